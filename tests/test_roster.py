@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sale_tui.config import AgentConfig, Settings
+from sale_tui.errors import UnknownModelError, UsageError
+from sale_tui.models.catalog import (
+    LOCAL_MODELS,
+    NOMINAL_USD_PER_M_TOKENS_PER_BILLION_PARAMS,
+    find_local_model,
+)
+from sale_tui.roster import availability, build_roster, select_agents
+
+
+def test_default_roster_is_the_three_local_models_priced_by_size() -> None:
+    roster = build_roster(Settings())
+    assert [a.model for a in roster] == [m.model_id for m in LOCAL_MODELS]
+    prices = [a.price for a in roster]
+    assert prices == sorted(prices) and len(set(prices)) == 3  # strictly rising with size
+    for agent in roster:
+        assert agent.local is not None
+        expected = NOMINAL_USD_PER_M_TOKENS_PER_BILLION_PARAMS * agent.local.params_billion
+        assert agent.price_in == pytest.approx(expected, abs=1e-5)
+        assert agent.logprobs is True
+
+
+def test_the_nominal_rule_matches_the_papers_price_list() -> None:
+    # SALE's Qwen3 4B/8B/14B/32B prices; the slope must reproduce them within 15%.
+    for params, price in ((4, 0.05), (8, 0.09), (14, 0.16), (32, 0.36)):
+        assert NOMINAL_USD_PER_M_TOKENS_PER_BILLION_PARAMS * params == pytest.approx(
+            price, rel=0.15
+        )
+
+
+def test_configured_prices_override_defaults() -> None:
+    settings = Settings(
+        agents=(
+            AgentConfig(name="tiny", model="sale-local/smollm2-135m", price_in=1.0, price_out=2.0),
+        )
+    )
+    (agent,) = build_roster(settings)
+    assert (agent.price_in, agent.price_out, agent.price) == (1.0, 2.0, 1.5)
+
+
+def test_hosted_prices_come_from_litellms_price_map() -> None:
+    settings = Settings(agents=(AgentConfig(name="mini", model="gpt-4o-mini"),))
+    (agent,) = build_roster(settings)
+    assert agent.price_in == pytest.approx(0.15)
+    assert agent.price_out == pytest.approx(0.60)
+    assert agent.context and agent.context > 100_000
+    assert agent.logprobs is True
+
+
+def test_unmapped_hosted_model_has_unknown_price_and_is_not_ready(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    settings = Settings(agents=(AgentConfig(name="x", model="openai/my-finetune-v9"),))
+    (agent,) = build_roster(settings)
+    assert agent.price is None
+    state = availability(agent)
+    assert not state.ready and "price" in state.detail and "price_in" in (state.fix or "")
+
+
+def test_unknown_local_model_is_refused() -> None:
+    settings = Settings(agents=(AgentConfig(name="x", model="sale-local/llama-70b"),))
+    with pytest.raises(UnknownModelError) as info:
+        build_roster(settings)
+    assert "sale-local/qwen2.5-coder-0.5b" in (info.value.fix or "")
+
+
+def test_missing_api_key_is_reported_with_the_variable() -> None:
+    settings = Settings(agents=(AgentConfig(name="claude", model="anthropic/claude-haiku-4-5"),))
+    state = availability(build_roster(settings)[0])
+    assert not state.ready
+    assert "ANTHROPIC_API_KEY" in state.detail and "ANTHROPIC_API_KEY" in (state.fix or "")
+
+
+def test_unknown_hosted_model_is_reported() -> None:
+    settings = Settings(
+        agents=(AgentConfig(name="x", model="no-such-model-xyz", price_in=1, price_out=1),)
+    )
+    state = availability(build_roster(settings)[0])
+    assert not state.ready and "unknown model" in state.detail
+
+
+def test_local_model_without_weights_says_pull(isolated_home: Path) -> None:
+    agent = build_roster(Settings())[1]
+    state = availability(agent)
+    assert not state.ready
+    assert state.fix in ("sale-tui models pull qwen-0.5b", "pip install 'sale-tui[local]'")
+
+
+def test_select_agents() -> None:
+    roster = build_roster(Settings())
+    assert [a.name for a in select_agents(roster, ["qwen-1.5b"])] == ["qwen-1.5b"]
+    assert select_agents(roster, None) == roster
+    with pytest.raises(UsageError) as info:
+        select_agents(roster, ["gpt-9"])
+    assert "smollm2" in (info.value.fix or "")
+
+
+def test_find_local_model_by_any_name() -> None:
+    spec = LOCAL_MODELS[1]
+    assert find_local_model(spec.key) is spec
+    assert find_local_model(spec.agent_name) is spec
+    assert find_local_model(spec.model_id) is spec
+    assert find_local_model("nope") is None
