@@ -170,6 +170,56 @@ def models_pull(
         out.print(f"[green]✓[/] {spec.title} → {path} (sha256 verified)")
 
 
+@models_app.command("bench")
+def models_bench(
+    agents: Annotated[
+        list[str] | None, typer.Argument(help="Agents to measure (default: every ready agent).")
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Measured calls per agent.")] = 3,
+    max_tokens: Annotated[int, typer.Option(min=2, help="Tokens generated per call.")] = 64,
+    as_json: JsonFlag = False,
+) -> None:
+    """Measure load time, prompt and generation speed (tokens/s) of roster agents here."""
+    from dataclasses import asdict
+
+    from sale_tui.models.client import LiteLLMModel
+    from sale_tui.models.speed import measure
+    from sale_tui.roster import availability, select_agents
+
+    settings, roster = _settings_and_roster()
+    chosen = select_agents(roster, agents)
+    if not agents:
+        chosen = tuple(agent for agent in chosen if availability(agent).ready)
+    results = []
+    for agent in chosen:
+        with err.status(f"measuring {agent.name} ({runs} runs of {max_tokens} tokens)…"):
+            results.append(
+                measure(LiteLLMModel.for_agent(agent, settings), runs=runs, max_tokens=max_tokens)
+            )
+    if as_json:
+        print(json.dumps([asdict(result) for result in results], indent=2))
+        return
+    table = Table(
+        "agent",
+        "warm-up s",
+        "prompt tok",
+        "prompt tok/s",
+        "gen tok",
+        "gen tok/s",
+        title="Model speed on this machine (median of runs)",
+    )
+    for r in results:
+        table.add_row(
+            r.agent,
+            f"{r.load_s:.2f}",
+            str(r.prompt_tokens),
+            f"{r.prompt_tokens_per_s:.0f}",
+            str(r.generated_tokens),
+            f"{r.generation_tokens_per_s:.1f}",
+        )
+    out.print(table)
+
+
 @app.command()
 def prompt(
     text: Annotated[str, typer.Argument(help="The prompt to send.")],

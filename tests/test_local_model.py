@@ -80,3 +80,23 @@ def test_cli_prompt_json_end_to_end(with_smollm: Path) -> None:
     assert 0 < data["completion_tokens"] <= 8
     assert data["tokens_per_s"] > 0
     assert data["cost_usd"] > 0
+
+
+def test_models_bench_measures_a_real_local_model(with_smollm: Path) -> None:
+    result = run_cli(
+        "models",
+        "bench",
+        "smollm2",
+        "--runs",
+        "1",
+        "--max-tokens",
+        "8",
+        "--json",
+        env={"SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["agent"] == "smollm2"
+    assert row["prompt_tokens"] > 200  # the fixed ~280-token review prompt
+    assert row["prompt_tokens_per_s"] > 0 and row["generation_tokens_per_s"] > 0
+    assert 1 < row["generated_tokens"] <= 8
