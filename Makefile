@@ -49,4 +49,4 @@ pull-all:
 	$(BIN)/sale-tui models pull
 
 pull-tiny:
-	$(BIN)/sale-tui models pull smollm2
+	$(BIN)/sale-tui models pull smollm2 minilm

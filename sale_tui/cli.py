@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sale_tui import __version__
+from sale_tui.cli_auction import auction_command
 from sale_tui.errors import SaleError
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ config_app = typer.Typer(
     help="Show the configuration and where it comes from.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+app.command("auction")(auction_command)
 app.add_typer(config_app, name="config")
 
 out = Console(highlight=False)
@@ -140,15 +142,23 @@ def models_pull(
 
     from sale_tui.errors import UsageError
     from sale_tui.models import weights
-    from sale_tui.models.catalog import LOCAL_MODELS, find_local_model
+    from sale_tui.models.catalog import (
+        EMBEDDER_FILES,
+        EMBEDDER_NAME,
+        LOCAL_MODELS,
+        find_local_model,
+    )
 
-    specs = []
-    for name in names or [m.agent_name for m in LOCAL_MODELS]:
+    known = [m.agent_name for m in LOCAL_MODELS] + [EMBEDDER_NAME]
+    specs: list[Any] = []
+    for name in names or known:
+        if name == EMBEDDER_NAME:
+            specs.extend(EMBEDDER_FILES)
+            continue
         spec = find_local_model(name)
         if spec is None:
             raise UsageError(
-                f"unknown local model '{name}'",
-                fix=f"choose from: {', '.join(m.agent_name for m in LOCAL_MODELS)}",
+                f"unknown local model '{name}'", fix=f"choose from: {', '.join(known)}"
             )
         specs.append(spec)
     for spec in specs:

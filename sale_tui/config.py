@@ -73,6 +73,42 @@ class LocalConfig(_Section):
     """CPU threads for llama.cpp. Default: all cores."""
 
 
+class AuctionConfig(_Section):
+    """The SALE mechanism (see docs/ARCHITECTURE.md)."""
+
+    max_bid_tokens: int = Field(default=256, ge=16, le=4096)
+    """Hard cap on a bid's length in tokens; also the length that normalises the cost term."""
+    memory_k: int = Field(default=8, ge=0, le=64)
+    """How many similar past jobs a refining agent retrieves (one plan pair each)."""
+    refine: bool = True
+    """Let agents cheaper than the provisional winner refine their bids from memory."""
+    w_cost: float = Field(default=0.5, ge=0)
+    """w_c: weight of the cost term, which is price x bid tokens relative to the priciest agent
+    writing a full-length bid (so it lies in [0, w_c])."""
+    w_entropy: float = Field(default=0.25, ge=-10, le=10)
+    """w_h: weight of the bid's normalised mean token entropy (in [0, 1]) in the value."""
+    jury_weights: dict[str, float] = Field(default_factory=dict)
+    """w_j per juror name, on the juror's 0-5 score. Jurors not listed get
+    ``default_juror_weight``."""
+    default_juror_weight: float | None = Field(default=None, ge=0)
+    """Weight of an unlisted juror. Default: 1 / (5 x jury size), so the jury adds at most 1."""
+    use_fitted_weights: bool = True
+    """Use the weights last fitted by ``sale-tui calibrate`` when there are any."""
+    job_budget_usd: float | None = Field(default=None, gt=0)
+    """Cap in $ per job (auction + estimated execution). ``--budget`` overrides it."""
+    session_budget_usd: float | None = Field(default=None, gt=0)
+    """Cap in $ for everything one sale-tui process (one TUI session) spends."""
+    execution_tokens_per_bid_token: float = Field(default=40.0, gt=0)
+    """For the budget check: estimated execution tokens per token of the winning plan."""
+
+
+class MemoryConfig(_Section):
+    """The SQLite auction memory."""
+
+    path: str | None = None
+    """Where the memory file lives. Default: ``<data dir>/memory.db``."""
+
+
 class Settings(_Section):
     """Everything sale-tui can be configured with."""
 
@@ -83,6 +119,10 @@ class Settings(_Section):
     """Model call behaviour."""
     local: LocalConfig = LocalConfig()
     """Local engine settings."""
+    auction: AuctionConfig = AuctionConfig()
+    """The auction's weights, caps and budgets."""
+    memory: MemoryConfig = MemoryConfig()
+    """The auction memory."""
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -52,6 +52,25 @@ def with_smollm(smollm_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return smollm_cache
 
 
+@pytest.fixture(scope="session")
+def minilm_cache() -> Path:
+    """The shared model cache with the memory's embedder pulled (pulls it once if missing)."""
+    env = {**os.environ, "SALE_TUI_CACHE_DIR": str(SHARED_CACHE)}
+    subprocess.run(
+        [sys.executable, "-m", "sale_tui", "models", "pull", "minilm"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return SHARED_CACHE
+
+
+@pytest.fixture
+def with_minilm(minilm_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SALE_TUI_CACHE_DIR", str(minilm_cache))
+    return minilm_cache
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (as a user would), with the test's environment."""
     return subprocess.run(

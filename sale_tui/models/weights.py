@@ -24,14 +24,14 @@ from pathlib import Path
 
 from sale_tui import paths
 from sale_tui.errors import ChecksumMismatchError, DiskFullError, WeightsError
-from sale_tui.models.catalog import LocalModel, WeightChunk
+from sale_tui.models.catalog import WeightChunk, WeightFile
 
 BLOCK = 8 * 1024 * 1024
 # Room kept free beyond the model itself, so a pull never fills the disk to the last byte.
 SPARE_BYTES = 64 * 1024 * 1024
 
 
-def model_path(spec: LocalModel) -> Path:
+def model_path(spec: WeightFile) -> Path:
     return paths.models_dir() / spec.filename
 
 
@@ -39,7 +39,7 @@ def _stamp(target: Path) -> Path:
     return target.with_name(target.name + ".sha256")
 
 
-def is_pulled(spec: LocalModel) -> bool:
+def is_pulled(spec: WeightFile) -> bool:
     target = model_path(spec)
     stamp = _stamp(target)
     return (
@@ -131,7 +131,7 @@ def assemble(
         temp.unlink(missing_ok=True)
 
 
-def pull(spec: LocalModel, *, on_bytes: Callable[[int], None] | None = None) -> Path:
+def pull(spec: WeightFile, *, on_bytes: Callable[[int], None] | None = None) -> Path:
     """Make ``spec``'s GGUF file present and verified in the cache; returns its path."""
     target = model_path(spec)
     if is_pulled(spec):

@@ -1,0 +1,57 @@
+"""How the auction calls its agents: concurrency where providers allow it, a cost ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, TypeVar
+
+from sale_tui.protocols import Reply
+
+if TYPE_CHECKING:
+    from sale_tui.auction.engine import AuctionAgent
+
+T = TypeVar("T")
+
+
+class Ledger:
+    """Tokens and $ spent by the auction itself, split by phase."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, int] = {"bid": 0, "jury": 0, "refine": 0}
+        self.cost: dict[str, float] = {"bid": 0.0, "jury": 0.0, "refine": 0.0}
+
+    def add(self, phase: str, reply: Reply) -> None:
+        self.tokens[phase] += reply.usage.total_tokens
+        self.cost[phase] += reply.cost_usd
+
+
+def concurrently(
+    agents: Sequence[AuctionAgent], work: Callable[[AuctionAgent], T]
+) -> Iterator[tuple[AuctionAgent, T | BaseException]]:
+    """Run ``work`` per agent; parallel-capable agents in threads, the rest here, in order."""
+    parallel = [a for a in agents if a.model is not None and a.parallel]
+    serial = [a for a in agents if a not in parallel]
+    if not parallel:
+        for agent in serial:
+            yield agent, attempt(work, agent)
+        return
+    with ThreadPoolExecutor(max_workers=len(parallel)) as pool:
+        futures: dict[Future[T], AuctionAgent] = {pool.submit(work, a): a for a in parallel}
+        for agent in serial:
+            yield agent, attempt(work, agent)
+        for future in as_completed(futures):
+            error = future.exception()
+            yield futures[future], error if error is not None else future.result()
+
+
+def attempt(work: Callable[[AuctionAgent], T], agent: AuctionAgent) -> T | BaseException:
+    try:
+        return work(agent)
+    except Exception as exc:  # a failing agent drops out; the auction goes on
+        return exc
+
+
+def failure_reason(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return message.splitlines()[0][:300]

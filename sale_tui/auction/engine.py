@@ -1,0 +1,376 @@
+"""The SALE auction as a generator of events (ARCHITECTURE.md §1, steps 1-5).
+
+``run_auction`` asks every agent for a short plan, has every agent score every plan as a
+juror, picks the provisional winner by ``argmin(C - V)``, lets the agents cheaper than it
+refine their plans from the shared memory's (losing, winning) plan pairs, and returns the
+final winner. It only talks to ``Model``, ``Prompts`` and ``PlanMemory`` protocols; storing
+events and rendering them is the caller's business.
+
+Calls to agents whose provider takes concurrent requests run in a thread pool; the others
+(local llama.cpp models, which share two CPU cores) run one at a time in the caller's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sale_tui.auction import scoring
+from sale_tui.auction.calls import Ledger, concurrently, failure_reason
+from sale_tui.auction.events import (
+    AuctionEvent,
+    AuctionFailed,
+    AuctionStarted,
+    Bid,
+    BidDropped,
+    BidReceived,
+    BidScored,
+    BudgetExcluded,
+    JuryScored,
+    MemoryRetrieved,
+    PlanPair,
+    ProvisionalWinner,
+    Refined,
+    RefinementSkipped,
+    Round,
+    ScoredBid,
+    WinnerChosen,
+)
+from sale_tui.protocols import Model, Reply
+
+PAIR_PLAN_CHARS = 600  # a past plan shown in a refinement prompt is cut to about 150 tokens
+
+
+class Prompts(Protocol):
+    def render(self, role: str, /, **variables: Any) -> str: ...
+
+
+class PlanMemory(Protocol):
+    def plan_pairs(self, job: str, agent: str, k: int) -> Sequence[PlanPair]: ...
+
+
+@dataclass(frozen=True)
+class AuctionAgent:
+    name: str
+    price: float
+    """pi(a): $ per million tokens."""
+    model: Model
+    parallel: bool = False
+    """True when the provider takes concurrent calls (hosted APIs); False for local models."""
+
+
+@dataclass(frozen=True)
+class Job:
+    text: str
+    kind: str = "coding"
+    repo_summary: str = ""
+
+
+@dataclass(frozen=True)
+class AuctionSettings:
+    weights: scoring.Weights = field(default_factory=scoring.Weights)
+    max_bid_tokens: int = 256
+    memory_k: int = 8
+    jury_top_logprobs: int = 20
+    refine: bool = True
+    job_budget_usd: float | None = None
+    session_budget_left_usd: float | None = None
+    execution_tokens_per_bid_token: float = 40.0
+    """Estimated execution tokens per plan token, for the budget check (a 200-token plan is
+    taken to cost about 8,000 tokens to execute)."""
+
+
+class _Auction:
+    def __init__(
+        self,
+        job: Job,
+        agents: Sequence[AuctionAgent],
+        prompts: Prompts,
+        memory: PlanMemory | None,
+        settings: AuctionSettings,
+    ) -> None:
+        self.job, self.agents, self.prompts = job, list(agents), prompts
+        self.memory, self.settings = memory, settings
+        self.ledger = Ledger()
+        self.max_price = max((a.price for a in agents), default=1.0)
+
+    # -- bids ---------------------------------------------------------------------------
+    def _write_bid(self, agent: AuctionAgent, prompt: str, round_: Round) -> tuple[Bid, Reply]:
+        reply = agent.model.complete(
+            [{"role": "user", "content": prompt}],
+            max_tokens=self.settings.max_bid_tokens,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=5,
+        )
+        entropy, kind = scoring.normalised_entropy(reply)
+        bid = Bid(
+            agent=agent.name,
+            round=round_,
+            text=reply.text.strip(),
+            tokens=reply.usage.completion_tokens,
+            price=agent.price,
+            entropy=entropy,
+            entropy_kind=kind,
+            cost_usd=reply.cost_usd,
+        )
+        return bid, reply
+
+    def _collect_bids(
+        self,
+        agents: Sequence[AuctionAgent],
+        prompt_for: Callable[[AuctionAgent], str],
+        round_: Round,
+        bids: dict[str, Bid],
+    ) -> Iterator[AuctionEvent]:
+        phase = "bid" if round_ == "original" else "refine"
+        for agent, result in concurrently(
+            agents, lambda a: self._write_bid(a, prompt_for(a), round_)
+        ):
+            if isinstance(result, BaseException):
+                yield BidDropped(agent.name, round_, failure_reason(result))
+                continue
+            bid, reply = result
+            self.ledger.add(phase, reply)
+            if not bid.text:
+                yield BidDropped(agent.name, round_, "empty bid")
+                continue
+            bids[agent.name] = bid
+            yield BidReceived(bid) if round_ == "original" else Refined(bid)
+
+    # -- jury ---------------------------------------------------------------------------
+    def _judge(self, juror: AuctionAgent, bid: Bid) -> tuple[float | None, str, Reply]:
+        prompt = self.prompts.render("jury", job=self.job.text, kind=self.job.kind, plan=bid.text)
+        messages = [{"role": "user", "content": prompt}]
+        reply = juror.model.complete(
+            messages,
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=self.settings.jury_top_logprobs,
+        )
+        score = scoring.likert_from_logprobs(reply)
+        if score is not None:
+            return score, "logprobs", reply
+        score = scoring.likert_from_text(reply.text)
+        if score is not None:
+            return score, "text", reply
+        # No distribution and no digit in one token: let the juror answer in a few words.
+        longer = juror.model.complete(messages, max_tokens=8, temperature=0.0)
+        combined = Reply(
+            agent=reply.agent,
+            model=reply.model,
+            text=longer.text,
+            usage=type(reply.usage)(
+                reply.usage.prompt_tokens + longer.usage.prompt_tokens,
+                reply.usage.completion_tokens + longer.usage.completion_tokens,
+            ),
+            cost_usd=reply.cost_usd + longer.cost_usd,
+        )
+        score = scoring.likert_from_text(longer.text)
+        note = "text" if score is not None else f"no score 0-5 in reply {longer.text[:40]!r}"
+        return score, note, combined
+
+    def _score(self, bid: Bid) -> Iterator[AuctionEvent | ScoredBid]:
+        phase = "jury"
+        jury: dict[str, float | None] = {}
+        notes: dict[str, str] = {}
+        for juror, result in concurrently(self.agents, lambda j: self._judge(j, bid)):
+            if isinstance(result, BaseException):
+                jury[juror.name], notes[juror.name] = None, failure_reason(result)
+                yield JuryScored(bid.agent, juror.name, bid.round, None, notes[juror.name], 0.0, 0)
+                continue
+            score, note, reply = result
+            self.ledger.add(phase, reply)
+            jury[juror.name], notes[juror.name] = score, note
+            yield JuryScored(
+                bid.agent,
+                juror.name,
+                bid.round,
+                score,
+                note,
+                reply.cost_usd,
+                reply.usage.total_tokens,
+            )
+        weights = self.settings.weights
+        cost = scoring.cost_term(
+            bid.price,
+            bid.tokens,
+            max_price=self.max_price,
+            max_bid_tokens=self.settings.max_bid_tokens,
+            weights=weights,
+        )
+        value = scoring.value_term(bid.entropy, jury, jury_size=len(self.agents), weights=weights)
+        yield ScoredBid(bid=bid, jury=jury, jury_notes=notes, cost=cost, value=value)
+
+    def _score_all(
+        self, bids: Mapping[str, Bid], out: dict[str, ScoredBid]
+    ) -> Iterator[AuctionEvent]:
+        for bid in bids.values():
+            for item in self._score(bid):
+                if isinstance(item, ScoredBid):
+                    out[bid.agent] = item
+                    yield BidScored(item)
+                else:
+                    yield item
+
+    # -- budget -------------------------------------------------------------------------
+    def _over_budget(self, scored: ScoredBid) -> BudgetExcluded | None:
+        settings = self.settings
+        execution = (
+            scored.bid.price * scored.bid.tokens * settings.execution_tokens_per_bid_token / 1e6
+        )
+        estimate = sum(self.ledger.cost.values()) + execution
+        for limit, what in (
+            (settings.job_budget_usd, "job budget"),
+            (settings.session_budget_left_usd, "session budget left"),
+        ):
+            if limit is not None and estimate > limit:
+                return BudgetExcluded(
+                    scored.agent,
+                    scored.bid.round,
+                    estimate,
+                    limit,
+                    f"estimated ${estimate:.6f} exceeds the {what} ${limit:.6f}",
+                )
+        return None
+
+    def _eligible(self, scored: Mapping[str, ScoredBid]) -> Iterator[AuctionEvent | ScoredBid]:
+        for item in scored.values():
+            excluded = self._over_budget(item)
+            yield excluded if excluded else item
+
+    @staticmethod
+    def _best(candidates: Sequence[ScoredBid]) -> ScoredBid | None:
+        name = scoring.pick_lowest([(c.score, c.bid.price, c.agent) for c in candidates])
+        return next((c for c in candidates if c.agent == name), None)
+
+    # -- the whole auction --------------------------------------------------------------
+    def run(self) -> Iterator[AuctionEvent]:
+        settings = self.settings
+        yield AuctionStarted(
+            self.job.text,
+            self.job.kind,
+            tuple(a.name for a in self.agents),
+            settings.weights,
+            settings.max_bid_tokens,
+        )
+        bid_prompt = self.prompts.render(
+            "bid",
+            job=self.job.text,
+            kind=self.job.kind,
+            repo_summary=self.job.repo_summary,
+            max_tokens=settings.max_bid_tokens,
+        )
+        bids: dict[str, Bid] = {}
+        yield from self._collect_bids(self.agents, lambda _: bid_prompt, "original", bids)
+        if not bids:
+            yield self._failed("every agent failed to bid")
+            return
+        scored: dict[str, ScoredBid] = {}
+        yield from self._score_all(bids, scored)
+        eligible: list[ScoredBid] = []
+        for item in self._eligible(scored):
+            if isinstance(item, ScoredBid):
+                eligible.append(item)
+            else:
+                yield item
+        provisional = self._best(eligible)
+        if provisional is None:
+            yield self._failed("no bid fits the budget; raise --budget or use cheaper agents")
+            return
+        yield ProvisionalWinner(provisional)
+        refined_scores = yield from self._refinement(provisional, bids)
+        final, reason = provisional, "the provisional winner kept the best score"
+        best_refined = self._best(refined_scores)
+        if best_refined is not None and best_refined.score < provisional.score:
+            final = best_refined
+            reason = (
+                f"{best_refined.agent}'s refined bid scored {best_refined.score:.3f}, "
+                f"beating {provisional.agent}'s {provisional.score:.3f}"
+            )
+        elif best_refined is not None:
+            reason = (
+                f"no refined bid beat {provisional.agent}'s {provisional.score:.3f} "
+                f"(best refined: {best_refined.agent} {best_refined.score:.3f})"
+            )
+        yield WinnerChosen(
+            final,
+            provisional,
+            reason,
+            tuple(scored.values()) + tuple(refined_scores),
+            dict(self.ledger.tokens),
+            dict(self.ledger.cost),
+        )
+
+    def _refinement(
+        self, provisional: ScoredBid, bids: Mapping[str, Bid]
+    ) -> Generator[AuctionEvent, None, list[ScoredBid]]:
+        cheaper = [a for a in self.agents if a.price < provisional.bid.price and a.name in bids]
+        if not self.settings.refine or not cheaper:
+            return []
+        pairs_by_agent: dict[str, tuple[PlanPair, ...]] = {}
+        for agent in cheaper:
+            pairs = (
+                tuple(self.memory.plan_pairs(self.job.text, agent.name, self.settings.memory_k))
+                if self.memory
+                else ()
+            )
+            if not pairs:
+                yield RefinementSkipped(agent.name, "no similar past auctions in memory yet")
+                continue
+            pairs_by_agent[agent.name] = pairs
+            yield MemoryRetrieved(agent.name, pairs)
+        refiners = [a for a in cheaper if a.name in pairs_by_agent]
+        refined: dict[str, Bid] = {}
+
+        def prompt_for(agent: AuctionAgent) -> str:
+            pairs = [
+                PlanPair(
+                    p.job,
+                    p.losing_agent,
+                    p.losing_plan[:PAIR_PLAN_CHARS],
+                    p.winning_agent,
+                    p.winning_plan[:PAIR_PLAN_CHARS],
+                    p.outcome,
+                    p.similarity,
+                )
+                for p in pairs_by_agent[agent.name]
+            ]
+            return self.prompts.render(
+                "refine",
+                job=self.job.text,
+                kind=self.job.kind,
+                plan=bids[agent.name].text,
+                pairs=pairs,
+                max_tokens=self.settings.max_bid_tokens,
+            )
+
+        yield from self._collect_bids(refiners, prompt_for, "refined", refined)
+        scored: dict[str, ScoredBid] = {}
+        yield from self._score_all(refined, scored)
+        eligible = []
+        for item in self._eligible(scored):
+            if isinstance(item, ScoredBid):
+                eligible.append(item)
+            else:
+                yield item
+        return eligible
+
+    def _failed(self, reason: str) -> AuctionFailed:
+        return AuctionFailed(reason, dict(self.ledger.tokens), dict(self.ledger.cost))
+
+
+def run_auction(
+    job: Job,
+    agents: Sequence[AuctionAgent],
+    prompts: Prompts,
+    memory: PlanMemory | None = None,
+    settings: AuctionSettings | None = None,
+) -> Iterator[AuctionEvent]:
+    """Run one auction, yielding every event; the last one is WinnerChosen or AuctionFailed."""
+    if not agents:
+        yield AuctionFailed("the roster is empty")
+        return
+    yield from _Auction(job, agents, prompts, memory, settings or AuctionSettings()).run()

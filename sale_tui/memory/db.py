@@ -1,0 +1,181 @@
+"""Opening the auction memory: WAL mode, a busy timeout, and migrations in order.
+
+Migrations are plain functions applied once each, in order, recorded in ``_migrations``
+(the pattern of Simon Willison's ``llm``). Never edit a released migration: add a new one.
+
+Consistency: the connection is in autocommit mode and every recorded step is one statement
+(one row inserted or updated), so a crash between two steps leaves a valid database holding
+every step before it. Migrations are idempotent (``if_not_exists``) and recorded after they
+ran, so one interrupted half-way simply runs again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from sale_tui.errors import SaleError
+
+Migration = Callable[[sqlite_utils.Database], None]
+BUSY_TIMEOUT_MS = 10_000
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.table("jobs").create(
+        {"id": str, "created_at": str, "text": str, "kind": str, "repo": str},
+        pk="id",
+        if_not_exists=True,
+    )
+    db.table("auctions").create(
+        {
+            "id": str,
+            "job_id": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "winner": str,
+            "provisional": str,
+            "reason": str,
+            "agents": str,
+            "weights": str,
+            "max_bid_tokens": int,
+            "pid": int,
+            "bid_tokens": int,
+            "jury_tokens": int,
+            "refine_tokens": int,
+            "bid_cost_usd": float,
+            "jury_cost_usd": float,
+            "refine_cost_usd": float,
+        },
+        pk="id",
+        foreign_keys=[("job_id", "jobs", "id")],
+        if_not_exists=True,
+    )
+    db.table("bids").create(
+        {
+            "id": int,
+            "auction_id": str,
+            "agent": str,
+            "round": str,
+            "text": str,
+            "tokens": int,
+            "price": float,
+            "entropy": float,
+            "entropy_kind": str,
+            "cost_usd": float,
+            "jury": str,
+            "jury_notes": str,
+            "cost_term": float,
+            "value_term": float,
+            "score": float,
+            "status": str,
+            "status_reason": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("auction_id", "auctions", "id")],
+        if_not_exists=True,
+    )
+    db.table("jury_scores").create(
+        {
+            "id": int,
+            "auction_id": str,
+            "bidder": str,
+            "juror": str,
+            "round": str,
+            "score": float,
+            "note": str,
+            "cost_usd": float,
+            "tokens": int,
+        },
+        pk="id",
+        foreign_keys=[("auction_id", "auctions", "id")],
+        if_not_exists=True,
+    )
+    db.table("executions").create(
+        {
+            "id": int,
+            "auction_id": str,
+            "agent": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "tests_passed": int,
+            "verdict": str,
+            "tokens": int,
+            "cost_usd": float,
+            "detail": str,
+        },
+        pk="id",
+        foreign_keys=[("auction_id", "auctions", "id")],
+        if_not_exists=True,
+    )
+    db.table("embeddings").create(
+        {"job_id": str, "model": str, "dim": int, "vector": bytes},
+        pk=("job_id", "model"),
+        foreign_keys=[("job_id", "jobs", "id")],
+        if_not_exists=True,
+    )
+    db.table("fitted_weights").create(
+        {
+            "id": int,
+            "created_at": str,
+            "weights": str,
+            "records": int,
+            "train_accuracy": float,
+            "heldout_accuracy": float,
+            "baseline_heldout_accuracy": float,
+        },
+        pk="id",
+        if_not_exists=True,
+    )
+    db.table("auctions").create_index(["job_id"], if_not_exists=True)
+    db.table("auctions").create_index(["started_at"], if_not_exists=True)
+    db.table("bids").create_index(["auction_id"], if_not_exists=True)
+    db.table("jury_scores").create_index(["auction_id"], if_not_exists=True)
+    db.table("executions").create_index(["auction_id"], if_not_exists=True)
+
+
+MIGRATIONS: list[Migration] = [m001_initial]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; returns the names applied."""
+    db.table("_migrations").create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    done = {row["name"] for row in db.table("_migrations").rows}
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.__name__ in done:
+            continue
+        migration(db)
+        db.table("_migrations").insert({"name": migration.__name__, "applied_at": now()})
+        applied.append(migration.__name__)
+    return applied
+
+
+def open_database(path: Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the memory at ``path``, in WAL mode, migrated."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+        )
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.enable_wal()
+        migrate(db)
+        return db
+    except sqlite3.DatabaseError as exc:
+        raise SaleError(
+            f"cannot open the auction memory {path}: {exc}",
+            fix="check the file, or point SALE_TUI_HOME elsewhere",
+        ) from exc

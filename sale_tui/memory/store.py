@@ -1,0 +1,356 @@
+"""Writing auction events and outcomes into SQLite, and reading plan pairs back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sale_tui import paths
+from sale_tui.auction.events import (
+    AuctionEvent,
+    AuctionFailed,
+    Bid,
+    BidDropped,
+    BidReceived,
+    BidScored,
+    BudgetExcluded,
+    JuryScored,
+    PlanPair,
+    ProvisionalWinner,
+    Refined,
+    WinnerChosen,
+)
+from sale_tui.auction.scoring import Weights
+from sale_tui.embedding import Embedder, get_embedder
+from sale_tui.memory.db import now, open_database
+from sale_tui.memory.index import VectorIndex
+
+# Outcomes that make a past winning plan a bad example rather than a good one.
+NEGATIVE = {"failure", "error", "rejected", "undone"}
+
+
+def default_path() -> Path:
+    return paths.data_dir() / "memory.db"
+
+
+def new_id() -> str:
+    return secrets.token_hex(6)
+
+
+class AuctionMemory:
+    def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
+        self.path = path or default_path()
+        self.db = open_database(self.path)
+        self._embedder = embedder
+        self._index: VectorIndex | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder()
+        return self._embedder
+
+    @property
+    def index(self) -> VectorIndex:
+        if self._index is None:
+            self._index = VectorIndex(self.db, self.embedder.name, self.embedder.dim)
+        return self._index
+
+    # -- writing -----------------------------------------------------------------------
+    def new_job(self, text: str, kind: str, repo: str = "") -> str:
+        job_id = new_id()
+        self.db.table("jobs").insert(
+            {"id": job_id, "created_at": now(), "text": text, "kind": kind, "repo": repo}
+        )
+        vector = self.embedder.embed([text])[0]
+        self.db.table("embeddings").insert(
+            {
+                "job_id": job_id,
+                "model": self.embedder.name,
+                "dim": int(vector.shape[0]),
+                "vector": vector.tobytes(),
+            }
+        )
+        return job_id
+
+    def start_auction(
+        self, job_id: str, agents: Sequence[str], weights: Weights, max_bid_tokens: int
+    ) -> str:
+        auction_id = new_id()
+        self.db.table("auctions").insert(
+            {
+                "id": auction_id,
+                "job_id": job_id,
+                "started_at": now(),
+                "status": "running",
+                "agents": json.dumps(list(agents)),
+                "weights": json.dumps(dataclasses.asdict(weights)),
+                "max_bid_tokens": max_bid_tokens,
+                "pid": os.getpid(),
+            }
+        )
+        return auction_id
+
+    def _bid_row(self, auction_id: str, bid: Bid, status: str) -> None:
+        self.db.table("bids").insert(
+            {
+                "auction_id": auction_id,
+                "agent": bid.agent,
+                "round": bid.round,
+                "text": bid.text,
+                "tokens": bid.tokens,
+                "price": bid.price,
+                "entropy": bid.entropy,
+                "entropy_kind": bid.entropy_kind,
+                "cost_usd": bid.cost_usd,
+                "status": status,
+                "created_at": now(),
+            }
+        )
+
+    def _update_bid(self, auction_id: str, agent: str, round_: str, **values: Any) -> None:
+        sets = ", ".join(f"{key} = ?" for key in values)
+        self.db.execute(
+            f"UPDATE bids SET {sets} WHERE auction_id = ? AND agent = ? AND round = ?",
+            [*values.values(), auction_id, agent, round_],
+        )
+
+    def _finish(
+        self,
+        auction_id: str,
+        status: str,
+        reason: str,
+        tokens: dict[str, int],
+        costs: dict[str, float],
+        **extra: Any,
+    ) -> None:
+        self.db.table("auctions").update(
+            auction_id,
+            {
+                "status": status,
+                "reason": reason,
+                "finished_at": now(),
+                **{f"{phase}_tokens": tokens.get(phase, 0) for phase in ("bid", "jury", "refine")},
+                **{
+                    f"{phase}_cost_usd": costs.get(phase, 0.0)
+                    for phase in ("bid", "jury", "refine")
+                },
+                **extra,
+            },
+        )
+
+    def record(self, auction_id: str, event: AuctionEvent) -> None:
+        """Store one event (a single-row write)."""
+        match event:
+            case BidReceived(bid=bid) | Refined(bid=bid):
+                self._bid_row(auction_id, bid, "received")
+            case BidDropped(agent=agent, round=round_, reason=reason):
+                self.db.table("bids").insert(
+                    {
+                        "auction_id": auction_id,
+                        "agent": agent,
+                        "round": round_,
+                        "status": "dropped",
+                        "status_reason": reason,
+                        "created_at": now(),
+                    }
+                )
+            case JuryScored():
+                self.db.table("jury_scores").insert(
+                    {
+                        "auction_id": auction_id,
+                        "bidder": event.bidder,
+                        "juror": event.juror,
+                        "round": event.round,
+                        "score": event.score,
+                        "note": event.note,
+                        "cost_usd": event.cost_usd,
+                        "tokens": event.tokens,
+                    }
+                )
+            case BidScored(scored=scored):
+                self._update_bid(
+                    auction_id,
+                    scored.agent,
+                    scored.bid.round,
+                    jury=json.dumps(dict(scored.jury)),
+                    jury_notes=json.dumps(dict(scored.jury_notes)),
+                    cost_term=scored.cost,
+                    value_term=scored.value,
+                    score=scored.score,
+                    status="scored",
+                )
+            case BudgetExcluded():
+                self._update_bid(
+                    auction_id,
+                    event.agent,
+                    event.round,
+                    status="excluded",
+                    status_reason=event.reason,
+                )
+            case ProvisionalWinner(scored=scored):
+                self.db.table("auctions").update(auction_id, {"provisional": scored.agent})
+            case WinnerChosen():
+                self._update_bid(
+                    auction_id, event.winner.agent, event.winner.bid.round, status="won"
+                )
+                self._finish(
+                    auction_id,
+                    "won",
+                    event.reason,
+                    dict(event.tokens_by_phase),
+                    dict(event.cost_by_phase),
+                    winner=event.winner.agent,
+                    provisional=event.provisional.agent,
+                )
+            case AuctionFailed():
+                self._finish(
+                    auction_id,
+                    "failed",
+                    event.reason,
+                    dict(event.tokens_by_phase),
+                    dict(event.cost_by_phase),
+                )
+            case _:
+                pass  # progress-only events (started, memory retrieved, skipped)
+
+    def mark_interrupted(self, auction_id: str, reason: str = "interrupted (Ctrl-C)") -> None:
+        self.db.table("auctions").update(
+            auction_id, {"status": "interrupted", "reason": reason, "finished_at": now()}
+        )
+
+    def record_execution(
+        self,
+        auction_id: str,
+        agent: str,
+        status: str,
+        *,
+        tests_passed: bool | None = None,
+        tokens: int = 0,
+        cost_usd: float = 0.0,
+        detail: str = "",
+    ) -> int:
+        table = self.db.table("executions")
+        table.insert(
+            {
+                "auction_id": auction_id,
+                "agent": agent,
+                "started_at": now(),
+                "finished_at": now(),
+                "status": status,
+                "tests_passed": None if tests_passed is None else int(tests_passed),
+                "tokens": tokens,
+                "cost_usd": cost_usd,
+                "detail": detail,
+            }
+        )
+        return int(table.last_pk or 0)
+
+    def record_verdict(self, auction_id: str, verdict: str) -> None:
+        """The user's verdict on the winner's work: accepted, rejected or undone."""
+        self.db.execute(
+            "UPDATE executions SET verdict = ? WHERE id = (SELECT max(id) FROM executions "
+            "WHERE auction_id = ?)",
+            [verdict, auction_id],
+        )
+
+    def save_fitted_weights(
+        self,
+        weights: Weights,
+        *,
+        records: int,
+        train_accuracy: float,
+        heldout_accuracy: float,
+        baseline_heldout_accuracy: float,
+    ) -> None:
+        self.db.table("fitted_weights").insert(
+            {
+                "created_at": now(),
+                "weights": json.dumps(dataclasses.asdict(weights)),
+                "records": records,
+                "train_accuracy": train_accuracy,
+                "heldout_accuracy": heldout_accuracy,
+                "baseline_heldout_accuracy": baseline_heldout_accuracy,
+            }
+        )
+
+    # -- reading -----------------------------------------------------------------------
+    def latest_fitted_weights(self) -> Weights | None:
+        row = self.db.execute(
+            "SELECT weights FROM fitted_weights ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return Weights(**json.loads(row[0])) if row else None
+
+    def outcome(self, auction_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT status, verdict FROM executions WHERE auction_id = ? ORDER BY id DESC LIMIT 1",
+            [auction_id],
+        ).fetchone()
+        if row is None:
+            return None
+        return row[1] or row[0]
+
+    def plan_pairs(self, job: str, agent: str, k: int) -> list[PlanPair]:
+        """(losing plan, winning plan) pairs from the ``k`` most similar past jobs.
+
+        One pair per past job: the agent's own plan when it took part (its losing plan
+        against the winner, or its winning plan against the closest loser), otherwise the
+        closest loser against the winner. Pairs involving the agent come first.
+        """
+        query = self.embedder.embed([job])[0]
+        own: list[PlanPair] = []
+        others: list[PlanPair] = []
+        for job_id, similarity in self.index.search(query, max(k * 4, 32)):
+            pair = self._pair_for_job(job_id, agent, similarity)
+            if pair is None:
+                continue
+            mine = agent in (pair.losing_agent, pair.winning_agent)
+            (own if mine else others).append(pair)
+            if len(own) >= k:
+                break
+        return (own + others)[:k]
+
+    def _pair_for_job(self, job_id: str, agent: str, similarity: float) -> PlanPair | None:
+        auction = self.db.execute(
+            "SELECT a.id, a.winner, j.text FROM auctions a JOIN jobs j ON j.id = a.job_id "
+            "WHERE a.job_id = ? AND a.status = 'won' ORDER BY a.started_at DESC LIMIT 1",
+            [job_id],
+        ).fetchone()
+        if auction is None:
+            return None
+        auction_id, winner, text = auction
+        rows = self.db.execute(
+            "SELECT agent, text, status, score FROM bids WHERE auction_id = ? "
+            "AND text IS NOT NULL AND status IN ('won', 'scored', 'excluded') "
+            "ORDER BY score",
+            [auction_id],
+        ).fetchall()
+        winning = next((r for r in rows if r[2] == "won"), None)
+        losers = [r for r in rows if r[2] != "won" and r[0] != winner]
+        if winning is None or not losers:
+            return None
+        losing = next((r for r in losers if r[0] == agent), losers[0])
+        return PlanPair(
+            job=text,
+            losing_agent=losing[0],
+            losing_plan=losing[1],
+            winning_agent=winning[0],
+            winning_plan=winning[1],
+            outcome=self.outcome(auction_id),
+            similarity=similarity,
+        )
+
+    def auctions(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [
+            dict(row)
+            for row in self.db.query(
+                "SELECT a.*, j.text AS job, j.kind AS kind FROM auctions a JOIN jobs j "
+                "ON j.id = a.job_id ORDER BY a.started_at DESC LIMIT ?",
+                [limit],
+            )
+        ]

@@ -1,0 +1,118 @@
+"""A scripted model: the fake at the model seam, for tests of the logic above it.
+
+It implements the same ``Model`` protocol as ``LiteLLMModel``; a ``respond`` function sees
+the request and returns the text and, optionally, the log-probabilities the model "emits".
+Usage is counted from whitespace tokens so cost arithmetic stays real.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sale_tui.protocols import Message, Reply, TokenLogprob, ToolCall, Usage
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: Sequence[Message]
+    max_tokens: int | None
+    logprobs: bool
+    top_logprobs: int | None
+    tools: Sequence[dict[str, Any]] | None
+
+    @property
+    def prompt(self) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.messages)
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """What a scripted model says: text, optional per-token logprobs, optional tool calls."""
+
+    text: str = ""
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    vocab_size: int | None = None
+
+
+def digit_distribution(probabilities: dict[int, float]) -> tuple[TokenLogprob, ...]:
+    """A one-token reply whose top alternatives are the given digit probabilities."""
+    top = tuple(
+        sorted(
+            ((str(d), math.log(p)) for d, p in probabilities.items() if p > 0),
+            key=lambda item: -item[1],
+        )
+    )
+    return (TokenLogprob(top[0][0], top[0][1], top),)
+
+
+@dataclass
+class ScriptedModel:
+    """A ``Model`` whose replies come from ``respond``; records every request it gets."""
+
+    name: str
+    respond: Callable[[Request], Scripted | str | Exception]
+    price_in: float = 0.0
+    price_out: float = 0.0
+    supports_logprobs: bool = True
+    requests: list[Request] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def agent_name(self) -> str:
+        return self.name
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        tools: Sequence[dict[str, Any]] | None = None,
+        logprobs: bool = False,
+        top_logprobs: int | None = None,
+        stop: Sequence[str] | None = None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Reply:
+        request = Request(
+            list(messages), max_tokens, logprobs and self.supports_logprobs, top_logprobs, tools
+        )
+        with self._lock:
+            self.requests.append(request)
+        answer = self.respond(request)
+        if isinstance(answer, Exception):
+            raise answer
+        scripted = Scripted(text=answer) if isinstance(answer, str) else answer
+        words = scripted.text.split()
+        if max_tokens is not None:
+            words = words[:max_tokens]
+        text = " ".join(words) if max_tokens is not None else scripted.text
+        if on_text and text:
+            on_text(text)
+        usage = Usage(
+            sum(len(str(m.get("content", "")).split()) for m in messages),
+            len(words) or len(scripted.tool_calls),
+        )
+        token_logprobs = scripted.logprobs if request.logprobs else None
+        kind = None
+        if token_logprobs:
+            kind = "exact" if all(t.entropy is not None for t in token_logprobs) else "top_k"
+        return Reply(
+            agent=self.name,
+            model=f"scripted/{self.name}",
+            text=text,
+            usage=usage,
+            cost_usd=(
+                usage.prompt_tokens * self.price_in + usage.completion_tokens * self.price_out
+            )
+            / 1e6,
+            finish_reason="tool_calls" if scripted.tool_calls else "stop",
+            tool_calls=scripted.tool_calls,
+            logprobs=token_logprobs,
+            logprob_kind=kind,  # type: ignore[arg-type]
+            vocab_size=scripted.vocab_size,
+        )

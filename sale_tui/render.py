@@ -1,0 +1,117 @@
+"""Turning auction events into text lines, a table, or JSON: shared by the CLI and the TUI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from sale_tui.auction.events import (
+    AuctionEvent,
+    AuctionFailed,
+    AuctionStarted,
+    BidDropped,
+    BidReceived,
+    BidScored,
+    BudgetExcluded,
+    JuryScored,
+    MemoryRetrieved,
+    ProvisionalWinner,
+    Refined,
+    RefinementSkipped,
+    ScoredBid,
+    WinnerChosen,
+)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def event_to_json(event: AuctionEvent, **extra: Any) -> str:
+    """One JSON line: ``{"event": "BidReceived", ...fields}``."""
+    data = dataclasses.asdict(event)
+    if isinstance(event, WinnerChosen):
+        data["auction_tokens"] = event.auction_tokens
+        data["auction_cost_usd"] = event.auction_cost_usd
+    return json.dumps({"event": type(event).__name__, **extra, **data}, default=str)
+
+
+def event_line(event: AuctionEvent) -> str | None:
+    """A one-line rich-markup description, or None for events not worth a line."""
+    match event:
+        case AuctionStarted():
+            return f"[bold]auction[/] among {', '.join(event.agents)} · {event.kind} job"
+        case BidReceived(bid=bid) | Refined(bid=bid):
+            label = "bid   " if isinstance(event, BidReceived) else "refine"
+            entropy = f"H={_num(bid.entropy, 2)}" + (
+                f" ({bid.entropy_kind})" if bid.entropy_kind else " (no logprobs)"
+            )
+            return (
+                f"  {label} [cyan]{bid.agent}[/] {bid.tokens} tokens · {entropy} · "
+                f"${bid.cost_usd:.7f}"
+            )
+        case BidDropped():
+            return f"  [red]dropped[/] {event.agent} ({event.round}): {event.reason}"
+        case JuryScored():
+            return None
+        case BidScored(scored=scored):
+            jury = " ".join(f"{j}={_num(s, 1)}" for j, s in scored.jury.items())
+            return (
+                f"  score [cyan]{scored.agent}[/] ({scored.bid.round}) jury {jury} · "
+                f"C={_num(scored.cost)} V={_num(scored.value)} → {_num(scored.score)}"
+            )
+        case BudgetExcluded():
+            return f"  [yellow]over budget[/] {event.agent}: {event.reason}"
+        case ProvisionalWinner(scored=scored):
+            return f"[bold]provisional winner[/] {scored.agent} (score {_num(scored.score)})"
+        case MemoryRetrieved():
+            return f"  memory: {len(event.pairs)} past plan pair(s) for {event.agent}"
+        case RefinementSkipped():
+            return f"  {event.agent} does not refine: {event.reason}"
+        case WinnerChosen():
+            return (
+                f"[bold green]winner[/] {event.winner.agent} — {event.reason} · auction "
+                f"{event.auction_tokens} tokens, ${event.auction_cost_usd:.7f}"
+            )
+        case AuctionFailed():
+            return f"[bold red]auction failed[/]: {event.reason}"
+    return None
+
+
+def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequence[str]) -> Table:
+    """Agent (★ winner, ↻ refined), price, bid tokens, entropy, per-juror scores, C, V, score.
+
+    Jurors are numbered columns (γ1, γ2, …) named in the caption, so the table fits 80 columns.
+    """
+    caption = "jurors: " + ", ".join(f"γ{i}={name}" for i, name in enumerate(jurors, 1))
+    table = Table(title="Bids (lowest C − V wins)", caption=caption)
+    table.add_column("agent", no_wrap=True)
+    for column in (
+        "$/M",
+        "tok",
+        "H",
+        *[f"γ{i}" for i in range(1, len(jurors) + 1)],
+        "C",
+        "V",
+        "C−V",
+    ):
+        table.add_column(column, justify="right", no_wrap=True)
+    for scored in sorted(bids, key=lambda s: s.score):
+        bid = scored.bid
+        won = winner is not None and (scored.agent, bid.round) == (winner.agent, winner.bid.round)
+        name = bid.agent + (" ↻" if bid.round == "refined" else "") + (" ★" if won else "")
+        table.add_row(
+            name,
+            f"{bid.price:.3g}",
+            str(bid.tokens),
+            _num(bid.entropy, 2),
+            *[_num(scored.jury.get(j), 1) for j in jurors],
+            _num(scored.cost, 2),
+            _num(scored.value, 2),
+            _num(scored.score, 2),
+        )
+    return table

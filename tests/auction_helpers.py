@@ -1,0 +1,62 @@
+"""Scripted bidders for auction tests: behaviour chosen per prompt role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sale_tui.auction import AuctionAgent
+from sale_tui.models.scripted import Request, Scripted, ScriptedModel, digit_distribution
+from sale_tui.protocols import TokenLogprob
+
+
+def role_of(request: Request) -> str:
+    prompt = request.prompt
+    if "You are a juror" in prompt:
+        return "jury"
+    if "rewrite your plan" in prompt:
+        return "refine"
+    return "bid"
+
+
+def plan_of(request: Request) -> str:
+    """The plan being judged, cut out of a jury prompt."""
+    return request.prompt.split("Plan:\n", 1)[1].split("\n\nReply with", 1)[0]
+
+
+def plan_reply(text: str, entropy: float = 2.0) -> Scripted:
+    tokens = tuple(TokenLogprob(w, -0.5, ((w, -0.5), ("x", -1.5)), entropy) for w in text.split())
+    return Scripted(text=text, logprobs=tokens, vocab_size=1000)
+
+
+def bidder(
+    name: str,
+    price: float,
+    *,
+    plan: str = "inspect files run tests fix bug verify",
+    refined: str | None = None,
+    scores: Mapping[str, float] | Callable[[str], float] | None = None,
+    parallel: bool = False,
+    logprobs: bool = True,
+) -> AuctionAgent:
+    """A scripted agent: its bid, its refined bid, and the 0-5 score it gives each plan."""
+
+    def respond(request: Request) -> Scripted | str | Exception:
+        role = role_of(request)
+        if role == "bid":
+            return plan_reply(plan) if logprobs else plan
+        if role == "refine":
+            text = refined or plan
+            return plan_reply(text) if logprobs else text
+        judged = plan_of(request)
+        value = scores(judged) if callable(scores) else (scores or {}).get(judged, 3.0)
+        digit = int(value)
+        if not logprobs:
+            return str(digit)
+        frac = value - digit
+        dist = {digit: 1 - frac} if frac == 0 else {digit: 1 - frac, digit + 1: frac}
+        return Scripted(text=str(digit), logprobs=digit_distribution(dist))
+
+    model = ScriptedModel(
+        name, respond, price_in=price, price_out=price, supports_logprobs=logprobs
+    )
+    return AuctionAgent(name=name, price=price, model=model, parallel=parallel)
