@@ -31,12 +31,16 @@ app = typer.Typer(
 models_app = typer.Typer(
     help="The roster of agents: list, pull local weights.", invoke_without_command=True
 )
+bench_app = typer.Typer(
+    help="Benchmarks that measure this machine and this roster.", no_args_is_help=True
+)
 config_app = typer.Typer(
     help="Show the configuration and where it comes from.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
 app.command("auction")(auction_command)
 app.add_typer(config_app, name="config")
+app.add_typer(bench_app, name="bench")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -226,6 +230,46 @@ def models_bench(
             f"{r.prompt_tokens_per_s:.0f}",
             str(r.generated_tokens),
             f"{r.generation_tokens_per_s:.1f}",
+        )
+    out.print(table)
+
+
+@bench_app.command("memory")
+def bench_memory(
+    jobs: Annotated[
+        list[int] | None,
+        typer.Argument(help="Memory sizes to measure (past jobs). Default: 1000 10000 100000."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=5, help="Timed retrievals per size.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retrieval latency of k=8 plan pairs as the auction memory grows."""
+    from dataclasses import asdict
+
+    from sale_tui.memory.bench import measure
+
+    with err.status("building synthetic memories and timing retrieval…"):
+        results = measure(jobs or [1000, 10000, 100000], repeats=repeats)
+    if as_json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+        return
+    table = Table(
+        "past jobs",
+        "build s",
+        "full p50 ms",
+        "full p95 ms",
+        "search p50 ms",
+        "search p95 ms",
+        title="plan_pairs(k=8) latency (full = embed query too)",
+    )
+    for r in results:
+        table.add_row(
+            f"{r.jobs:,}",
+            f"{r.build_s}",
+            f"{r.full_p50_ms}",
+            f"{r.full_p95_ms}",
+            f"{r.search_p50_ms}",
+            f"{r.search_p95_ms}",
         )
     out.print(table)
 

@@ -302,7 +302,10 @@ class AuctionMemory:
         against the winner, or its winning plan against the closest loser), otherwise the
         closest loser against the winner. Pairs involving the agent come first.
         """
-        query = self.embedder.embed([job])[0]
+        return self.plan_pairs_near(self.embedder.embed([job])[0], agent, k)
+
+    def plan_pairs_near(self, query: Any, agent: str, k: int) -> list[PlanPair]:
+        """``plan_pairs`` for an already embedded job (a unit vector)."""
         own: list[PlanPair] = []
         others: list[PlanPair] = []
         for job_id, similarity in self.index.search(query, max(k * 4, 32)):
