@@ -9,10 +9,11 @@ SQL part alone.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,13 +105,13 @@ def measure(sizes: list[int], repeats: int = 100, k: int = 8) -> list[RetrievalT
             build_s = time.perf_counter() - started
             vectors = memory.embedder.embed(QUERIES)
             memory.plan_pairs(QUERIES[0], "small", k)  # warm-up
-            turn = iter(range(10**9))
+            texts, near = itertools.cycle(QUERIES), itertools.cycle(vectors)
 
-            def full() -> object:
-                return memory.plan_pairs(QUERIES[next(turn) % len(QUERIES)], "small", k)
+            def full(texts: Iterator[str] = texts) -> object:
+                return memory.plan_pairs(next(texts), "small", k)
 
-            def search() -> object:
-                return memory.plan_pairs_near(vectors[next(turn) % len(QUERIES)], "small", k)
+            def search(near: Iterator[np.ndarray] = near) -> object:
+                return memory.plan_pairs_near(next(near), "small", k)
 
             full_p50, full_p95 = _percentiles(full, repeats)
             search_p50, search_p95 = _percentiles(search, repeats)
