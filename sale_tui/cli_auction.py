@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.table import Table
 
+from sale_tui.cli_common import JsonFlag, err, out
 from sale_tui.errors import UsageError
 
 if TYPE_CHECKING:
+    from sale_tui.config import Settings
+    from sale_tui.memory import AuctionMemory
     from sale_tui.runner import AuctionRunner
 
-out = Console(highlight=False)
+bench_app = typer.Typer(
+    help="Benchmarks that measure this machine and this roster.", no_args_is_help=True
+)
 
 KINDS = ("coding", "research")
+
+
+def open_memory(settings: Settings) -> AuctionMemory:
+    from sale_tui.memory import AuctionMemory
+
+    path = Path(settings.memory.path).expanduser() if settings.memory.path else None
+    return AuctionMemory(path)
 
 
 def build_runner(agent_names: list[str] | None) -> AuctionRunner:
     """Settings, roster, models, memory and prompts wired into an ``AuctionRunner``."""
     from sale_tui.config import load_settings
-    from sale_tui.memory import AuctionMemory
     from sale_tui.models.client import LiteLLMModel
     from sale_tui.prompting import PromptLibrary
     from sale_tui.roster import build_roster, select_agents
@@ -33,9 +45,8 @@ def build_runner(agent_names: list[str] | None) -> AuctionRunner:
     models = [LiteLLMModel.for_agent(agent, settings) for agent in roster]
     for model in models:
         model.check_ready()  # fail before the auction starts, with the fix
-    path = Path(settings.memory.path).expanduser() if settings.memory.path else None
     return AuctionRunner(
-        settings, auction_agents(roster, models), AuctionMemory(path), PromptLibrary()
+        settings, auction_agents(roster, models), open_memory(settings), PromptLibrary()
     )
 
 
@@ -86,3 +97,93 @@ def auction_command(
         out.print(f"[dim]auction {runner.auction_ids[-1]} saved in {runner.memory.path}[/]")
     if isinstance(final, AuctionFailed):
         sys.exit(1)
+
+
+def calibrate_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fit and report, save nothing.")
+    ] = False,
+    heldout: Annotated[
+        float,
+        typer.Option(
+            min=0.05, max=0.9, help="Share of tasks held out to measure routing accuracy."
+        ),
+    ] = 0.25,
+    seed: Annotated[int, typer.Option(help="Seed of the train/held-out split.")] = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fit the auction weights to recorded outcomes (min-max LP) and report routing accuracy."""
+    from dataclasses import asdict
+
+    from sale_tui.calibrate import calibrate as run_calibration
+    from sale_tui.config import load_settings
+    from sale_tui.runner import weights_from
+
+    settings = load_settings()
+    memory = open_memory(settings)
+    result = run_calibration(memory, weights_from(settings, memory), heldout=heldout, seed=seed)
+    if not dry_run:
+        memory.save_fitted_weights(
+            result.weights,
+            records=result.tasks,
+            train_accuracy=result.train_after,
+            heldout_accuracy=result.heldout_after,
+            baseline_heldout_accuracy=result.heldout_before,
+        )
+    if as_json:
+        print(json.dumps({**asdict(result), "saved": not dry_run}, default=str))
+        return
+    w = result.weights
+    out.print(
+        f"{result.tasks} tasks with known outcomes ({result.heldout_tasks} held out); "
+        f"worst training loss {result.worst_loss:.3f}"
+    )
+    out.print(
+        f"routing accuracy  train {result.train_before:.0%} → {result.train_after:.0%}  "
+        f"held-out {result.heldout_before:.0%} → {result.heldout_after:.0%}"
+    )
+    jurors = ", ".join(f"{name}={value:.3f}" for name, value in (w.jurors or {}).items())
+    out.print(f"weights: w_cost={w.cost:.3f} w_entropy={w.entropy:.3f} jurors: {jurors}")
+    out.print(
+        "saved: later auctions use these weights" if not dry_run else "dry run: nothing saved"
+    )
+
+
+@bench_app.command("memory")
+def bench_memory(
+    jobs: Annotated[
+        list[int] | None,
+        typer.Argument(help="Memory sizes to measure (past jobs). Default: 1000 10000 100000."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=5, help="Timed retrievals per size.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retrieval latency of k=8 plan pairs as the auction memory grows."""
+    from dataclasses import asdict
+
+    from sale_tui.memory.bench import measure
+
+    with err.status("building synthetic memories and timing retrieval…"):
+        results = measure(jobs or [1000, 10000, 100000], repeats=repeats)
+    if as_json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+        return
+    table = Table(
+        "past jobs",
+        "build s",
+        "full p50 ms",
+        "full p95 ms",
+        "search p50 ms",
+        "search p95 ms",
+        title="plan_pairs(k=8) latency (full = embed query too)",
+    )
+    for r in results:
+        table.add_row(
+            f"{r.jobs:,}",
+            f"{r.build_s}",
+            f"{r.full_p50_ms}",
+            f"{r.full_p95_ms}",
+            f"{r.search_p50_ms}",
+            f"{r.search_p95_ms}",
+        )
+    out.print(table)

@@ -1,0 +1,94 @@
+"""calibrate on a real memory file: a world where the right routing is known."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from sale_tui.auction import Weights
+from sale_tui.auction.events import (
+    Bid,
+    BidReceived,
+    BidScored,
+    ProvisionalWinner,
+    ScoredBid,
+    WinnerChosen,
+)
+from sale_tui.calibrate import calibrate, load_tasks, routing_accuracy
+from sale_tui.errors import SaleError
+from sale_tui.memory import AuctionMemory
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.usefixtures("with_minilm")
+
+START = Weights(cost=2.0, entropy=0.0, default_juror=0.01)  # cost dominates: always "small"
+
+
+def scored(agent: str, price: float, jury_score: float) -> ScoredBid:
+    bid = Bid(agent, "original", f"{agent} plan", 100, price, 0.3, "exact", 0.0)
+    jury = {"small": jury_score, "large": jury_score}
+    return ScoredBid(bid, jury, dict.fromkeys(jury, "logprobs"), 0.0, 0.0)
+
+
+def fill_world(memory: AuctionMemory, count: int, seed: int = 1) -> None:
+    """'small' succeeds exactly when the jury rates its plan 3 or more; 'large' always does."""
+    rng = random.Random(seed)
+    for i in range(count):
+        small_score = rng.choice([1.0, 1.5, 2.0, 2.5, 3.5, 4.0, 4.5, 5.0])
+        job = memory.new_job(f"job number {i}", "coding")
+        auction = memory.start_auction(job, ["small", "large"], START, 256)
+        bids = [scored("small", 0.1, small_score), scored("large", 2.0, 4.0)]
+        for item in bids:
+            memory.record(auction, BidReceived(item.bid))
+            memory.record(auction, BidScored(item))
+        memory.record(auction, ProvisionalWinner(bids[0]))
+        memory.record(auction, WinnerChosen(bids[0], bids[0], "test", tuple(bids)))
+        memory.record_execution(auction, "small", "success" if small_score >= 3 else "failure")
+        if i % 2 == 0:  # like `sale-tui bench`, which runs every agent
+            memory.record_execution(auction, "large", "success")
+
+
+def test_tasks_take_the_cheapest_success_or_escalate(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    fill_world(memory, 12)
+    tasks = load_tasks(memory)
+    assert len(tasks) == 12
+    for task in tasks:
+        small = next(c for c in task.candidates if c.agent == "small")
+        assert task.target == ("small" if small.jury["small"] >= 3 else "large")
+
+
+def test_calibration_learns_the_routing_rule(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    fill_world(memory, 40)
+    result = calibrate(memory, START, heldout=0.25, seed=0)
+    assert result.tasks == 40 and result.heldout_tasks == 10
+    assert result.heldout_after > result.heldout_before
+    assert result.heldout_after >= 0.9
+    assert result.train_after >= 0.9
+    w = result.weights
+    assert 0.0 <= w.cost <= 2.0 and -1.0 <= w.entropy <= 1.0
+    assert all(0.0 <= v <= 1.0 for v in (w.jurors or {}).values())
+    tasks = load_tasks(memory)
+    assert routing_accuracy(tasks, w) >= 0.9 > routing_accuracy(tasks, START)
+
+
+def test_too_few_outcomes_is_a_clear_error(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    fill_world(memory, 2)
+    with pytest.raises(SaleError, match="at least 4"):
+        calibrate(memory, START)
+
+
+def test_cli_saves_weights_that_later_auctions_use(isolated_home: Path) -> None:
+    memory = AuctionMemory(isolated_home / "data" / "memory.db")
+    fill_world(memory, 24)
+    dry = run_cli("calibrate", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "held-out" in dry.stdout and memory.latest_fitted_weights() is None
+    saved = run_cli("calibrate")
+    assert saved.returncode == 0, saved.stderr
+    fitted = memory.latest_fitted_weights()
+    assert fitted is not None and fitted.jurors
