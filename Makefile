@@ -1,5 +1,5 @@
 # The README's two set-up commands, and the one check command used locally and in CI.
-#   make demo   install everything and run the main job on the embedded local models
+#   make demo   install everything, then a local completion and a live auction on a sample repo
 #   make test   install everything the tests need and run the full check (lint, types, tests)
 # Every step skips what is already there: the venv, the installed extras (re-done only when
 # pyproject.toml changes), the built llama.cpp wheel (pip's cache), pulled weights, dockerd.
@@ -14,10 +14,22 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: demo test check docker pull-all pull-tiny
 
-demo: $(VENV)/.installed-local pull-all
+DEMO_REPO ?= .demo/calc
+
+demo: $(VENV)/.installed-local pull-all $(DEMO_REPO)/.git
 	$(BIN)/sale-tui models
 	$(BIN)/sale-tui prompt --agent qwen-0.5b --max-tokens 48 \
 	  "Write a one-line Python function that reverses a string."
+	$(BIN)/sale-tui auction --repo $(DEMO_REPO) "Fix the bug in add() so that test_calc.py passes"
+
+# A tiny sample repository with a failing test, for the demo.
+$(DEMO_REPO)/.git:
+	mkdir -p $(DEMO_REPO)
+	printf 'def add(a, b):\n    return a - b\n' > $(DEMO_REPO)/calc.py
+	printf 'from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n' > $(DEMO_REPO)/test_calc.py
+	printf '# calc\nA tiny calculator with a bug.\n' > $(DEMO_REPO)/README.md
+	cd $(DEMO_REPO) && git init -q && git add -A && \
+	  git -c user.name=sale-tui -c user.email=demo@sale-tui.invalid commit -qm "calc with a bug"
 
 test: $(VENV)/.installed-dev docker pull-tiny check
 
