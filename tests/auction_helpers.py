@@ -11,7 +11,7 @@ from sale_tui.protocols import TokenLogprob
 
 def role_of(request: Request) -> str:
     prompt = request.prompt
-    if "You are a juror" in prompt:
+    if "Reply with a single digit" in prompt:
         return "jury"
     if "rewrite your plan" in prompt:
         return "refine"
@@ -20,7 +20,7 @@ def role_of(request: Request) -> str:
 
 def plan_of(request: Request) -> str:
     """The plan being judged, cut out of a jury prompt."""
-    return request.prompt.split("Plan:\n", 1)[1].split("\n\nReply with", 1)[0]
+    return request.prompt.split("Plan:\n", 1)[1].split("\n\n", 1)[0]
 
 
 def plan_reply(text: str, entropy: float = 2.0) -> Scripted:

@@ -218,10 +218,12 @@ def test_garbage_bidders_drop_out_with_reasons() -> None:
     agents = [
         failing("broken", 0.1, RuntimeError("provider exploded")),
         failing("mute", 0.2, ""),
+        failing("looping", 0.3, "check the tests again. " * 40),
         bidder("ok", 1.0),
     ]
     events = run(agents)
     dropped = {e.agent: e.reason for e in events if isinstance(e, BidDropped)}
+    assert dropped.pop("looping").startswith("degenerate bid: it repeats itself")
     assert dropped == {"broken": "provider exploded", "mute": "empty bid"}
     assert final(events).winner.agent == "ok"
 

@@ -139,3 +139,20 @@ def test_uniform_top_k_has_entropy_one_and_certain_token_zero() -> None:
     certain = TokenLogprob("a", 0.0, (("a", 0.0), ("b", -60.0)))
     assert math.isclose(normalised_entropy(reply((uniform,), "top_k"))[0] or 0, 1.0)
     assert (normalised_entropy(reply((certain,), "top_k"))[0] or 0) < 1e-9
+
+
+def test_looping_text_is_degenerate_and_real_plans_are_not() -> None:
+    from sale_tui.auction.scoring import degenerate_reason
+
+    loop = "The plan is scored for quality and its length counts as cost.\n\n" * 12
+    assert "repeats itself" in (degenerate_reason("The job is done.\n\n" + loop) or "")
+    plan = (
+        "1. Read calc.py and test_calc.py to see what add() should return.\n"
+        "2. Run pytest to reproduce the failure and note the assertion message.\n"
+        "3. Change the subtraction in add() to an addition; keep the signature.\n"
+        "4. Run pytest again; also try add(-1, 1) and add(0, 0) by hand.\n"
+        "Pitfall: other callers may rely on the bug; grep for add( before changing it.\n"
+    )
+    assert degenerate_reason(plan) is None
+    assert degenerate_reason("   ") == "empty bid"
+    assert degenerate_reason("ok ok ok ok") is None  # too short to judge repetition

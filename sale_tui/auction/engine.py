@@ -133,8 +133,9 @@ class _Auction:
                 continue
             bid, reply = result
             self.ledger.add(phase, reply)
-            if not bid.text:
-                yield BidDropped(agent.name, round_, "empty bid")
+            garbage = scoring.degenerate_reason(bid.text)
+            if garbage:
+                yield BidDropped(agent.name, round_, garbage)
                 continue
             bids[agent.name] = bid
             yield BidReceived(bid) if round_ == "original" else Refined(bid)

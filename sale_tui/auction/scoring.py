@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -63,6 +64,25 @@ def normalised_entropy(reply: Reply) -> tuple[float | None, str | None]:
 
 def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
     return min(high, max(low, value))
+
+
+REPETITION_RATIO = 2.4
+"""Text that compresses more than this (zlib) is a repetition loop, not a plan: the threshold
+Whisper uses to reject looping transcripts. Typical plans compress 1.5-2x."""
+MIN_CHARS_FOR_REPETITION = 200
+
+
+def degenerate_reason(text: str) -> str | None:
+    """Why a bid is garbage rather than a plan (empty, or looping), or None."""
+    stripped = text.strip()
+    if not stripped:
+        return "empty bid"
+    if len(stripped) >= MIN_CHARS_FOR_REPETITION:
+        data = stripped.encode()
+        ratio = len(data) / len(zlib.compress(data))
+        if ratio > REPETITION_RATIO:
+            return f"degenerate bid: it repeats itself (compression ratio {ratio:.1f})"
+    return None
 
 
 def likert_from_logprobs(reply: Reply) -> float | None:

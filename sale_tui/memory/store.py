@@ -28,6 +28,7 @@ from sale_tui.auction.events import (
 from sale_tui.auction.scoring import Weights
 from sale_tui.embedding import Embedder, get_embedder
 from sale_tui.memory.db import now, open_database
+from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
 
 # Outcomes that make a past winning plan a bad example rather than a good one.
@@ -42,7 +43,7 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-class AuctionMemory:
+class AuctionMemory(HistoryQueries):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
         self.db = open_database(self.path)
@@ -347,13 +348,3 @@ class AuctionMemory:
             outcome=self.outcome(auction_id),
             similarity=similarity,
         )
-
-    def auctions(self, limit: int = 20) -> list[dict[str, Any]]:
-        return [
-            dict(row)
-            for row in self.db.query(
-                "SELECT a.*, j.text AS job, j.kind AS kind FROM auctions a JOIN jobs j "
-                "ON j.id = a.job_id ORDER BY a.started_at DESC LIMIT ?",
-                [limit],
-            )
-        ]

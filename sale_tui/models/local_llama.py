@@ -28,6 +28,8 @@ from sale_tui.errors import LocalEngineError
 from sale_tui.models import weights
 from sale_tui.models.catalog import find_local_model
 
+DEFAULT_REPEAT_PENALTY = 1.1
+
 
 class _StepRecorder:
     """A llama.cpp logits processor recording each generation step's distribution."""
@@ -136,6 +138,9 @@ class LlamaCppProvider(CustomLLM):
             "temperature": params.get("temperature", 0.0),
             "stop": params.get("stop"),
             "seed": params.get("seed"),
+            # llama.cpp's own CLI default; llama-cpp-python passes 1.0 (off), and small
+            # models decoding greedily then fall into repetition loops.
+            "repeat_penalty": params.get("repeat_penalty", DEFAULT_REPEAT_PENALTY),
         }
         if params.get("tools"):
             request["tools"] = params["tools"]

@@ -1,0 +1,104 @@
+"""``sale-tui history`` and ``sale-tui show``: read the auction memory (the audit log)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from sale_tui.cli_common import JsonFlag, out
+from sale_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    from sale_tui.memory import AuctionMemory
+
+
+def _memory() -> AuctionMemory:
+    from sale_tui.cli_auction import open_memory
+    from sale_tui.config import load_settings
+
+    return open_memory(load_settings())
+
+
+def _cost(row: dict[str, Any]) -> float:
+    return sum(row.get(f"{phase}_cost_usd") or 0.0 for phase in ("bid", "jury", "refine"))
+
+
+def _tokens(row: dict[str, Any]) -> int:
+    return sum(row.get(f"{phase}_tokens") or 0 for phase in ("bid", "jury", "refine"))
+
+
+def history_command(
+    limit: Annotated[int, typer.Option(min=1, help="How many auctions.")] = 20,
+    agent: Annotated[str | None, typer.Option(help="Only auctions this agent won.")] = None,
+    status: Annotated[str | None, typer.Option(help="won, failed, interrupted or running.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List past auctions, newest first: job, winner, outcome, tokens and $ of the auction."""
+    rows = _memory().auctions(limit, agent=agent, status=status)
+    if as_json:
+        print(json.dumps(rows, default=str, indent=2))
+        return
+    table = Table(
+        "id",
+        "when",
+        "job",
+        "winner",
+        "status",
+        "tokens",
+        "$ auction",
+        title="Past auctions (sale-tui show ID for the bids)",
+    )
+    for row in rows:
+        table.add_row(
+            row["id"][:8],
+            (row["started_at"] or "")[:16].replace("T", " "),
+            (row["job"] or "")[:40],
+            row["winner"] or "—",
+            row["outcome"] or row["status"],
+            str(_tokens(row)),
+            f"{_cost(row):.6f}",
+        )
+    out.print(table)
+
+
+def show_command(
+    auction_id: Annotated[str, typer.Argument(help="Auction id (or a unique prefix).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show one past auction: the job, every bid with its scores, the winner and why."""
+    from dataclasses import asdict
+
+    from sale_tui.render import bids_table
+
+    memory = _memory()
+    row = memory.auction(auction_id)
+    if row is None:
+        raise UsageError(
+            f"no single auction matches '{auction_id}'", fix="use an id from `sale-tui history`"
+        )
+    bids = memory.scored_bids(row["id"])
+    if as_json:
+        print(json.dumps({**row, "bids": [asdict(b) for b in bids]}, default=str, indent=2))
+        return
+    out.print(f"[bold]{row['kind']} job[/] {row['job']}")
+    out.print(f"auction {row['id']} · {row['status']} · started {row['started_at']}")
+    jurors = json.loads(row["agents"] or "[]")
+    winner = next(
+        (
+            b
+            for b in bids
+            if b.agent == row["winner"]
+            and b.bid.round == ("refined" if row["winner"] != row["provisional"] else "original")
+        ),
+        None,
+    )
+    if bids:
+        out.print(bids_table(bids, winner, jurors))
+    out.print(f"winner: {row['winner'] or '—'} — {row['reason'] or ''}")
+    out.print(f"auction tokens {_tokens(row)}, ${_cost(row):.7f}")
+    if winner is not None:
+        out.print("\n[bold]winning plan[/]")
+        out.print(winner.bid.text, markup=False)
