@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -78,19 +79,23 @@ def auction_command(
     runner = build_runner(names)
     scored = []
     final = None
-    for event in runner.run(
+    events = runner.run(
         Job(job, kind, summary), budget_usd=budget, refine=refine, repo=str(repo.resolve())
-    ):
-        if as_json:
-            print(event_to_json(event, auction_id=runner.auction_ids[-1]), flush=True)
-        else:
-            line = event_line(event)
-            if line:
-                out.print(line)
-        if isinstance(event, BidScored):
-            scored.append(event.scored)
-        if isinstance(event, WinnerChosen | AuctionFailed):
-            final = event
+    )
+    # closing() ends the generator on Ctrl-C too, so the runner marks the auction interrupted
+    # before the process exits (130), instead of whenever the generator is collected.
+    with closing(events):
+        for event in events:
+            if as_json:
+                print(event_to_json(event, auction_id=runner.auction_ids[-1]), flush=True)
+            else:
+                line = event_line(event)
+                if line:
+                    out.print(line)
+            if isinstance(event, BidScored):
+                scored.append(event.scored)
+            if isinstance(event, WinnerChosen | AuctionFailed):
+                final = event
     if not as_json and scored:
         winner = final.winner if isinstance(final, WinnerChosen) else None
         out.print(bids_table(scored, winner, [a.name for a in runner.agents]))

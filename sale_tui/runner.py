@@ -6,7 +6,7 @@ messages. Nothing here decides anything about the auction itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 
 from sale_tui.auction import AuctionAgent, AuctionSettings, Job, Weights, run_auction
@@ -64,7 +64,7 @@ class AuctionRunner:
         budget_usd: float | None = None,
         refine: bool | None = None,
         repo: str = "",
-    ) -> Iterator[AuctionEvent]:
+    ) -> Generator[AuctionEvent, None, None]:
         config = self.settings.auction
         weights = weights_from(self.settings, self.memory)
         session_left = (

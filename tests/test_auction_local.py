@@ -95,3 +95,41 @@ def test_auction_outside_a_git_repo_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("auction", "anything", "--repo", str(tmp_path))
     assert result.returncode == 2
     assert "not inside a git repository" in result.stderr and "git init" in result.stderr
+
+
+def test_ctrl_c_exits_130_and_keeps_the_auction(
+    with_smollm: Path, with_minilm: Path, isolated_home: Path, sample_repo: Path
+) -> None:
+    import os
+    import signal
+    import sys
+
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text(ROSTER)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sale_tui",
+            "auction",
+            "Fix add()",
+            "--json",
+            "--repo",
+            str(sample_repo),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert process.stdout is not None
+    first = json.loads(process.stdout.readline())  # the auction has started
+    assert first["event"] == "AuctionStarted"
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    assert process.returncode == 130
+    db = open_database(isolated_home / "data" / "memory.db")
+    status = db.execute(
+        "SELECT status FROM auctions WHERE id = ?", [first["auction_id"]]
+    ).fetchone()
+    assert status == ("interrupted",)
