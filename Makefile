@@ -12,7 +12,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # litellm must never phone home for its price map.
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test check docker pull-all pull-tiny
+.PHONY: demo test check docker image pull-all pull-tiny
 
 DEMO_REPO ?= .demo/calc
 
@@ -31,7 +31,7 @@ $(DEMO_REPO)/.git:
 	cd $(DEMO_REPO) && git init -q && git add -A && \
 	  git -c user.name=sale-tui -c user.email=demo@sale-tui.invalid commit -qm "calc with a bug"
 
-test: $(VENV)/.installed-dev docker pull-tiny check
+test: $(VENV)/.installed-dev docker image pull-tiny check
 
 check:
 	$(BIN)/ruff format --check sale_tui tests
@@ -56,6 +56,10 @@ $(VENV)/.installed-local: pyproject.toml $(BIN)/python
 
 docker:
 	@bash sandbox/install-docker.sh
+
+# The sandbox image, built offline with debootstrap when no registry is reachable (~1 min).
+image: docker
+	@bash sandbox/build-image.sh
 
 pull-all:
 	$(BIN)/sale-tui models pull

@@ -12,6 +12,8 @@ that the edges never have to guess it::
     │   ├── MissingApiKeyError     3  the provider's key is not in the environment
     │   ├── ProviderError          3  the provider failed (after retries, where retrying helps)
     │   └── LocalEngineError       3  llama-cpp-python missing, or weights not pulled
+    ├── SandboxError               3  Docker unavailable, image missing, container failure
+    ├── RepoError                  2  not a repo, no commits, HEAD moved, patch does not apply
     └── WeightsError               3  assembling local weights failed
         ├── ChecksumMismatchError  3  joined file does not match the official sha256
         └── DiskFullError          3  not enough space in the model cache
@@ -61,6 +63,14 @@ class ProviderError(ModelError):
 
 class LocalEngineError(ModelError):
     pass
+
+
+class SandboxError(SaleError):
+    exit_code = 3
+
+
+class RepoError(SaleError):
+    exit_code = 2
 
 
 class WeightsError(SaleError):

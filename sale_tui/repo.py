@@ -1,16 +1,30 @@
 """The user's git repository: the one home of gitpython.
 
-For now: opening a repo with clear errors, and a compact, size-bounded summary (file tree,
-README head, recent commits) that bidders see instead of the whole repository.
+- ``open_repo`` / ``summarize``: clear errors, and the size-bounded summary bidders see.
+- ``snapshot``: a tar of HEAD (``git archive``) or of HEAD plus uncommitted changes (tracked and
+  untracked files that .gitignore does not exclude), which goes into the sandbox: the user's
+  tree is never mounted.
+- ``apply_patch``: the sandbox's ``git diff --binary`` back onto the repo, only if HEAD has not
+  moved or the patch still applies cleanly; to the working tree (``git apply`` is all or
+  nothing) or as a commit with trailers on a new branch, built in a temporary index so that the
+  user's working tree and index are never touched.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import git
 
-from sale_tui.errors import UsageError
+from sale_tui.errors import RepoError, UsageError
 
 SUMMARY_FILES = 200
 SUMMARY_README_LINES = 20
@@ -60,3 +74,159 @@ def summarize(path: Path) -> str:
         lines.append(f"  {commit.hexsha[:8]} {text}")
     text = "\n".join(lines)
     return text if len(text) <= SUMMARY_MAX_CHARS else text[: SUMMARY_MAX_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    root: Path
+    head: str
+    """HEAD's commit when the snapshot was taken."""
+    tar: bytes
+    files: int
+    with_uncommitted: bool
+
+
+def is_dirty(path: Path) -> bool:
+    return open_repo(path).is_dirty(untracked_files=True)
+
+
+def snapshot(path: Path, *, with_uncommitted: bool = False) -> Snapshot:
+    repo = open_repo(path)
+    root = Path(repo.working_dir)
+    head = repo.head.commit.hexsha
+    if not with_uncommitted:
+        data = subprocess.run(
+            ["git", "archive", "--format=tar", "HEAD"], cwd=root, capture_output=True, check=True
+        ).stdout
+        count = len(repo.git.ls_tree("-r", "--name-only", "HEAD").splitlines())
+        return Snapshot(root, head, data, count, False)
+    names = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard").split("\0")
+    buffer = io.BytesIO()
+    count = 0
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in sorted(set(filter(None, names))):
+            full = root / name
+            if not full.exists() and not full.is_symlink():
+                continue  # deleted in the working tree: absent from the snapshot too
+            info = tar.gettarinfo(str(full), arcname=name)
+            info.uid = info.gid = 1000
+            info.uname = info.gname = "sandbox"
+            if info.isreg():
+                with full.open("rb") as handle:
+                    tar.addfile(info, handle)
+            else:
+                tar.addfile(info)
+            count += 1
+    return Snapshot(root, head, buffer.getvalue(), count, True)
+
+
+@dataclass(frozen=True)
+class Applied:
+    mode: Literal["worktree", "branch"]
+    head_before: str
+    branch: str | None = None
+    commit: str | None = None
+
+
+def _git(
+    root: Path, *args: str, patch: bytes | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        input=patch,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def _first_error(result: subprocess.CompletedProcess[bytes]) -> str:
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    return lines[0] if lines else f"git exited {result.returncode}"
+
+
+def commit_message(title: str, trailers: Mapping[str, str]) -> str:
+    body = "\n".join(f"{key}: {value}" for key, value in trailers.items())
+    return f"{title.strip().splitlines()[0][:72]}\n\n{body}\n"
+
+
+def apply_patch(
+    path: Path,
+    patch: bytes,
+    snap: Snapshot,
+    *,
+    mode: Literal["worktree", "branch"],
+    branch: str | None = None,
+    title: str = "sale-tui job",
+    trailers: Mapping[str, str] | None = None,
+) -> Applied:
+    """Apply the sandbox's patch, all or nothing; raises ``RepoError`` with the fix."""
+    repo = open_repo(path)
+    root = Path(repo.working_dir)
+    if not patch.strip():
+        raise RepoError("the job produced no changes", fix="nothing to apply")
+    head = repo.head.commit.hexsha
+    moved = head != snap.head
+    if mode == "worktree":
+        check = _git(root, "apply", "--check", "--binary", "-", patch=patch)
+        if check.returncode != 0:
+            why = "HEAD moved since the snapshot and " if moved else ""
+            raise RepoError(
+                f"{why}the patch does not apply to the working tree ({_first_error(check)})",
+                fix="commit or stash your changes, or apply to a branch instead",
+            )
+        applied = _git(root, "apply", "--binary", "-", patch=patch)
+        if applied.returncode != 0:  # git apply is atomic: nothing was written
+            raise RepoError(f"git apply failed: {_first_error(applied)}")
+        return Applied("worktree", head)
+    name = branch or "sale/job"
+    if repo.git.branch("--list", name):
+        raise RepoError(f"branch {name} already exists", fix="delete it or choose another name")
+    with tempfile.TemporaryDirectory() as folder:
+        env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+        steps = [("read-tree", head), ("apply", "--cached", "--binary", "-")]
+        for step in steps:
+            result = _git(root, *step, patch=patch if step[0] == "apply" else None, env=env)
+            if result.returncode != 0:
+                why = "HEAD moved since the snapshot and " if moved else ""
+                raise RepoError(
+                    f"{why}the patch does not apply to HEAD ({_first_error(result)})",
+                    fix="apply to the working tree, or run the job again",
+                )
+        tree = _git(root, "write-tree", env=env).stdout.decode().strip()
+        message = commit_message(title, trailers or {})
+        made = _git(root, "commit-tree", tree, "-p", head, "-m", message)
+        if made.returncode != 0:
+            raise RepoError(
+                f"could not commit: {_first_error(made)}", fix="set git user.name and user.email"
+            )
+        commit = made.stdout.decode().strip()
+    _git(root, "branch", name, commit)
+    return Applied("branch", head, branch=name, commit=commit)
+
+
+def undo(path: Path, patch: bytes, applied: Applied) -> None:
+    """Revert an applied job: reverse the patch in the working tree, or drop its branch."""
+    repo = open_repo(path)
+    root = Path(repo.working_dir)
+    if applied.mode == "worktree":
+        check = _git(root, "apply", "-R", "--check", "--binary", "-", patch=patch)
+        if check.returncode != 0:
+            raise RepoError(
+                f"the job's changes were edited since; cannot undo cleanly ({_first_error(check)})",
+                fix="revert the files by hand",
+            )
+        _git(root, "apply", "-R", "--binary", "-", patch=patch)
+        return
+    name = applied.branch or ""
+    if not repo.head.is_detached and repo.active_branch.name == name:
+        raise RepoError(f"branch {name} is checked out", fix="check out another branch first")
+    tip = _git(root, "rev-parse", "--verify", "--quiet", name).stdout.decode().strip()
+    if tip and tip != applied.commit:
+        raise RepoError(
+            f"branch {name} has new commits since the job",
+            fix=f"delete it yourself: git branch -D {name}",
+        )
+    if tip:
+        _git(root, "branch", "-D", name)

@@ -1,0 +1,272 @@
+"""One Docker container per job, safe by default, always removed.
+
+Defaults (ARCHITECTURE.md §4): no network, the image's non-root ``sandbox`` user, all
+capabilities dropped and no privilege escalation, memory / CPU / pids limits, a read-only root
+file system with size-capped tmpfs for ``/work`` (the repo snapshot), ``/tmp`` and the home
+folder, no Docker socket and no host environment (API keys never enter). Every container is
+labelled ``sale-tui.sandbox`` so ``prune`` can find leftovers; ``DockerSandbox`` removes its
+container on exit, on error and on Ctrl-C.
+
+Commands run through ``timeout -s KILL`` inside the container, so a runaway command dies even if
+the host side is interrupted; their output is streamed and capped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from sale_tui.errors import SandboxError
+
+LABEL = "sale-tui.sandbox"
+DEFAULT_IMAGE = "sale-tui-sandbox:1"
+WORKDIR = "/work"
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    network: bool = False
+    memory: str = "1g"
+    cpus: float = 1.0
+    pids: int = 256
+    work_size: str = "2g"
+    """Size cap of the tmpfs that holds the repo snapshot and the agent's changes."""
+    command_timeout_s: float = 120.0
+    output_cap_bytes: int = 200_000
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int
+    output: str
+    timed_out: bool
+    truncated: bool
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+def client() -> docker.DockerClient:
+    try:
+        docker_client = docker.from_env(timeout=30)
+        docker_client.ping()
+        return docker_client
+    except docker.errors.DockerException as exc:
+        raise SandboxError(
+            "no Docker daemon answers",
+            fix="start Docker (Debian, as root: `bash sandbox/install-docker.sh`)",
+        ) from exc
+
+
+def _require_image(docker_client: docker.DockerClient, image: str) -> None:
+    try:
+        docker_client.images.get(image)
+    except docker.errors.ImageNotFound as exc:
+        raise SandboxError(
+            f"the sandbox image {image} is not built", fix="sale-tui sandbox build"
+        ) from exc
+
+
+@dataclass
+class DockerSandbox:
+    """``with DockerSandbox(job_id) as box: box.put_tar(...); box.run("pytest")``."""
+
+    job_id: str
+    image: str = DEFAULT_IMAGE
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    container: Container | None = None
+    created_s: float = 0.0
+
+    def __enter__(self) -> DockerSandbox:
+        docker_client = client()
+        _require_image(docker_client, self.image)
+        started = time.perf_counter()
+        try:
+            self.container = docker_client.containers.run(
+                self.image,
+                command=["sleep", "infinity"],
+                detach=True,
+                user="sandbox",
+                working_dir=WORKDIR,
+                labels={LABEL: "1", f"{LABEL}.job": self.job_id},
+                network_mode="bridge" if self.limits.network else "none",
+                mem_limit=self.limits.memory,
+                memswap_limit=self.limits.memory,  # no swap beyond the memory limit
+                nano_cpus=int(self.limits.cpus * 1e9),
+                pids_limit=self.limits.pids,
+                read_only=True,
+                tmpfs={
+                    WORKDIR: f"size={self.limits.work_size},uid=1000,gid=1000,mode=0755,exec",
+                    "/tmp": "size=256m,mode=1777,exec",
+                    "/home/sandbox": "size=64m,uid=1000,gid=1000,mode=0755",
+                },
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                environment={},
+                init=True,
+            )
+        except docker.errors.APIError as exc:
+            raise SandboxError(
+                f"could not start a sandbox container: {exc.explanation}",
+                fix="check `docker info` and `sale-tui sandbox status`",
+            ) from exc
+        self.created_s = time.perf_counter() - started
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.container is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.container.remove(force=True)
+            self.container = None
+
+    def _container(self) -> Container:
+        if self.container is None:
+            raise SandboxError("the sandbox is not running")
+        return self.container
+
+    def put_tar(self, data: bytes, path: str = WORKDIR) -> None:
+        """Unpack a tar into the sandbox by streaming it into ``tar -x`` over the exec's stdin.
+
+        Docker's archive API refuses containers whose root file system is read-only, even
+        when the target is a writable tmpfs, so the tar goes in the way a shell pipe would.
+        """
+        container = self._container()
+        api: Any = container.client.api
+        exec_id = api.exec_create(
+            container.id, ["tar", "-x", "-C", path], stdin=True, user="sandbox", environment={}
+        )["Id"]
+        connection = api.exec_start(exec_id, socket=True)
+        raw = connection._sock
+        try:
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)
+            while raw.recv(65536):
+                pass  # drain tar's output until it exits
+        finally:
+            raw.close()
+        for _ in range(100):
+            state = api.exec_inspect(exec_id)
+            if not state["Running"]:
+                break
+            time.sleep(0.05)
+        if state["ExitCode"] != 0:
+            raise SandboxError(
+                f"could not unpack files into the sandbox at {path} "
+                f"(tar exited {state['ExitCode']})",
+                fix="is the snapshot larger than the sandbox's work_size?",
+            )
+
+    def put_file(self, path: str, content: bytes, mode: int = 0o644) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            info = tarfile.TarInfo(path.rsplit("/", 1)[-1])
+            info.size, info.mode, info.uid, info.gid = len(content), mode, 1000, 1000
+            tar.addfile(info, io.BytesIO(content))
+        self.put_tar(buffer.getvalue(), path.rsplit("/", 1)[0] or "/")
+
+    def run(
+        self,
+        command: str,
+        *,
+        timeout_s: float | None = None,
+        on_output: Callable[[str], None] | None = None,
+        workdir: str = WORKDIR,
+    ) -> CommandResult:
+        """Run a shell command; output streamed to ``on_output`` and capped."""
+        timeout = timeout_s if timeout_s is not None else self.limits.command_timeout_s
+        container = self._container()
+        api: Any = container.client.api
+        wrapped = ["timeout", "-s", "KILL", f"{timeout:g}", "sh", "-c", command]
+        started = time.perf_counter()
+        exec_id = api.exec_create(
+            container.id, wrapped, workdir=workdir, user="sandbox", environment={}
+        )["Id"]
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        for chunk in api.exec_start(exec_id, stream=True):
+            if size < self.limits.output_cap_bytes:
+                piece = chunk[: self.limits.output_cap_bytes - size]
+                chunks.append(piece)
+                size += len(piece)
+                if on_output:
+                    on_output(piece.decode(errors="replace"))
+                truncated = truncated or len(piece) < len(chunk)
+            else:
+                truncated = True
+        exit_code = api.exec_inspect(exec_id)["ExitCode"]
+        exit_code = -1 if exit_code is None else int(exit_code)
+        output = b"".join(chunks).decode(errors="replace")
+        if truncated:
+            output += f"\n[output truncated at {self.limits.output_cap_bytes} bytes]"
+        return CommandResult(
+            command,
+            exit_code,
+            output,
+            timed_out=exit_code == 137 and (time.perf_counter() - started) >= timeout * 0.95,
+            truncated=truncated,
+            seconds=time.perf_counter() - started,
+        )
+
+    def read_bytes(self, command: str) -> bytes:
+        """The full stdout of a command (no cap): for diffs and archives."""
+        result = self._container().exec_run(
+            ["sh", "-c", command], user="sandbox", workdir=WORKDIR, demux=True, environment={}
+        )
+        stdout, stderr = result.output
+        if result.exit_code != 0:
+            raise SandboxError(
+                f"sandbox command failed: {command}: "
+                f"{(stderr or b'').decode(errors='replace')[:300]}"
+            )
+        return stdout or b""
+
+
+def prune() -> int:
+    """Remove every sale-tui sandbox container left behind; returns how many."""
+    docker_client = client()
+    leftovers = docker_client.containers.list(all=True, filters={"label": LABEL})
+    for container in leftovers:
+        container.remove(force=True)
+    return len(leftovers)
+
+
+def status(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
+    """Daemon, image and leftover containers, for ``sale-tui sandbox status``."""
+    try:
+        docker_client = client()
+    except SandboxError as exc:
+        return {"daemon": False, "detail": exc.one_line()}
+    version = docker_client.version().get("Version")
+    try:
+        found = docker_client.images.get(image)
+        image_info = {
+            "image": image,
+            "built": True,
+            "size_mb": round((found.attrs.get("Size") or 0) / 1e6),
+        }
+    except docker.errors.ImageNotFound:
+        image_info = {"image": image, "built": False}
+    leftovers = docker_client.containers.list(all=True, filters={"label": LABEL})
+    return {
+        "daemon": True,
+        "docker_version": version,
+        **image_info,
+        "leftover_containers": len(leftovers),
+    }
