@@ -18,8 +18,9 @@ from rich.table import Table
 from sale_tui import __version__
 from sale_tui.cli_auction import auction_command, bench_app, calibrate_command
 from sale_tui.cli_common import JsonFlag, err, out, settings_and_roster
-from sale_tui.cli_history import history_command, show_command
+from sale_tui.cli_history import history_command, show_command, undo_command
 from sale_tui.cli_models import models_app
+from sale_tui.cli_sandbox import sandbox_app
 from sale_tui.errors import SaleError
 
 app = typer.Typer(
@@ -37,8 +38,10 @@ app.command("auction")(auction_command)
 app.command("calibrate")(calibrate_command)
 app.command("history")(history_command)
 app.command("show")(show_command)
+app.command("undo")(undo_command)
 app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
+app.add_typer(sandbox_app, name="sandbox")
 
 
 def _version(value: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -102,3 +103,25 @@ def show_command(
     if winner is not None:
         out.print("\n[bold]winning plan[/]")
         out.print(winner.bid.text, markup=False)
+
+
+def undo_command(
+    repo: Annotated[Path, typer.Option(help="The git repository.")] = Path(),
+) -> None:
+    """Revert the last job applied to this repo and record that as negative feedback."""
+    from sale_tui.repo import Applied, open_repo, undo
+
+    root = str(Path(open_repo(repo.resolve()).working_dir))
+    memory = _memory()
+    last = memory.last_application(root)
+    if last is None:
+        raise UsageError(f"no applied job to undo in {root}", fix="see `sale-tui history`")
+    applied = Applied(last["mode"], last["head_before"], last["branch"], last["commit_sha"])
+    undo(Path(root), last["patch"], applied)
+    memory.mark_undone(last["id"], last["auction_id"])
+    where = (
+        f"branch {applied.branch} deleted"
+        if applied.mode == "branch"
+        else ("working tree restored")
+    )
+    out.print(f"undone: auction {last['auction_id']} ({where}); recorded as negative feedback")

@@ -59,3 +59,13 @@ def find_repo_config(start: Path | None = None) -> Path | None:
         if (folder / ".git").exists():
             return None
     return None
+
+
+def shipped_folder(top_level: str, marker: str) -> Path:
+    """A folder the project ships at its top level (``prompts/``, ``sandbox/``): beside the
+    package in a source checkout, or inside it (``sale_tui/<name>``) when installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / top_level, here / top_level):
+        if (candidate / marker).exists() or any(candidate.glob(marker)):
+            return candidate
+    raise FileNotFoundError(f"{top_level}/ is missing from the installation (reinstall sale-tui)")

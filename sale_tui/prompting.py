@@ -22,13 +22,12 @@ _VARS = re.compile(r"\{#-?\s*vars:\s*(?P<names>[\w,\s]*?)\s*-?#\}")
 
 def shipped_dir() -> Path:
     """The shipped templates: ``prompts/`` beside the package, or inside it when installed."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "prompts", here / "prompts"):
-        if candidate.is_dir() and any(candidate.glob(f"*{SUFFIX}")):
-            return candidate
-    raise ConfigError(
-        "the prompt templates are missing from the installation", fix="reinstall sale-tui"
-    )
+    try:
+        return paths.shipped_folder("prompts", f"*{SUFFIX}")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            "the prompt templates are missing from the installation", fix="reinstall sale-tui"
+        ) from exc
 
 
 def user_dir() -> Path:

@@ -255,3 +255,30 @@ def test_not_a_repo_and_empty_repo_are_clear_errors(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     with pytest.raises(UsageError, match="no commits"):
         snapshot(tmp_path)
+
+
+@pytest.mark.usefixtures("with_minilm")
+def test_cli_undo_reverts_the_last_job_and_records_negative_feedback(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    from sale_tui.auction import Weights
+    from sale_tui.memory import AuctionMemory
+    from tests.conftest import run_cli
+
+    repo = make_repo(tmp_path / "repo")
+    snap = snapshot(repo)
+    with Workspace(snap, "cli-undo") as ws:
+        ws.run("sed -i 's/a - b/a + b/' calc.py")
+        patch = ws.patch()
+    memory = AuctionMemory(isolated_home / "data" / "memory.db")
+    auction = memory.start_auction(memory.new_job("Fix add()", "coding"), ["a"], Weights(), 256)
+    memory.record_execution(auction, "a", "success", tests_passed=True)
+    applied = apply_patch(repo, patch, snap, mode="worktree")
+    memory.record_application(auction, str(repo), applied, patch)
+    assert "a + b" in (repo / "calc.py").read_text()
+    result = run_cli("undo", "--repo", str(repo))
+    assert result.returncode == 0, result.stderr
+    assert "a - b" in (repo / "calc.py").read_text()
+    assert memory.outcome(auction) == "undone"
+    again = run_cli("undo", "--repo", str(repo))
+    assert again.returncode == 2 and "no applied job" in again.stderr

@@ -144,7 +144,29 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db.table("executions").create_index(["auction_id"], if_not_exists=True)
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_applications(db: sqlite_utils.Database) -> None:
+    """Patches applied to the user's repo, so ``sale-tui undo`` can revert the last one."""
+    db.table("applications").create(
+        {
+            "id": int,
+            "auction_id": str,
+            "repo": str,
+            "mode": str,
+            "branch": str,
+            "commit_sha": str,
+            "head_before": str,
+            "patch": bytes,
+            "applied_at": str,
+            "undone_at": str,
+        },
+        pk="id",
+        foreign_keys=[("auction_id", "auctions", "id")],
+        if_not_exists=True,
+    )
+    db.table("applications").create_index(["repo"], if_not_exists=True)
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_applications]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

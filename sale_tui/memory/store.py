@@ -260,6 +260,39 @@ class AuctionMemory(HistoryQueries):
             [verdict, auction_id],
         )
 
+    def record_application(self, auction_id: str, repo: str, applied: Any, patch: bytes) -> int:
+        """A patch that reached the user's repo (``applied`` is a ``repo.Applied``)."""
+        table = self.db.table("applications")
+        table.insert(
+            {
+                "auction_id": auction_id,
+                "repo": repo,
+                "mode": applied.mode,
+                "branch": applied.branch,
+                "commit_sha": applied.commit,
+                "head_before": applied.head_before,
+                "patch": patch,
+                "applied_at": now(),
+            }
+        )
+        return int(table.last_pk or 0)
+
+    def last_application(self, repo: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT id, auction_id, mode, branch, commit_sha, head_before, patch FROM "
+            "applications WHERE repo = ? AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+            [repo],
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "auction_id", "mode", "branch", "commit_sha", "head_before", "patch")
+        return dict(zip(keys, row, strict=True))
+
+    def mark_undone(self, application_id: int, auction_id: str) -> None:
+        """Undo is negative feedback: the application and the auction's outcome say so."""
+        self.db.table("applications").update(application_id, {"undone_at": now()})
+        self.record_verdict(auction_id, "undone")
+
     def save_fitted_weights(
         self,
         weights: Weights,

@@ -1,0 +1,49 @@
+"""`sale-tui sandbox` against the real daemon, and with no daemon at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import docker
+import pytest
+
+from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.sandbox
+
+
+def test_status_reports_daemon_and_image() -> None:
+    result = run_cli("sandbox", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    state = json.loads(result.stdout)
+    assert state["daemon"] is True and state["built"] is True
+    assert state["image"] == DEFAULT_IMAGE and state["size_mb"] > 50
+
+
+def test_prune_removes_labelled_leftovers_only() -> None:
+    client = docker.from_env()
+    leftover = client.containers.create(
+        DEFAULT_IMAGE, ["sleep", "60"], labels={LABEL: "1", f"{LABEL}.job": "leftover"}
+    )
+    other = client.containers.create(DEFAULT_IMAGE, ["sleep", "60"])
+    try:
+        assert json.loads(run_cli("sandbox", "status", "--json").stdout)["leftover_containers"] >= 1
+        result = run_cli("sandbox", "prune")
+        assert result.returncode == 0 and "removed" in result.stdout
+        ids = {c.id for c in client.containers.list(all=True)}
+        assert leftover.id not in ids and other.id in ids
+    finally:
+        other.remove(force=True)
+
+
+def test_no_daemon_is_a_clear_error_with_the_fix(tmp_path: Path) -> None:
+    nowhere = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    status = run_cli("sandbox", "status", "--json", env=nowhere)
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["daemon"] is False
+    prune = run_cli("sandbox", "prune", env=nowhere)
+    assert prune.returncode == 3
+    assert prune.stderr.count("\n") == 1
+    assert "no Docker daemon answers" in prune.stderr and "install-docker.sh" in prune.stderr
