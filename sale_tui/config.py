@@ -109,6 +109,27 @@ class MemoryConfig(_Section):
     """Where the memory file lives. Default: ``<data dir>/memory.db``."""
 
 
+class SandboxConfig(_Section):
+    """Where winning agents work: one Docker container per job."""
+
+    image: str = "sale-tui-sandbox:1"
+    """The sandbox image (``sale-tui sandbox build`` makes it)."""
+    network: bool = False
+    """Give containers a network. Off by default: nothing leaves the sandbox."""
+    memory: str = "1g"
+    """Memory limit per container (Docker syntax: 512m, 2g)."""
+    cpus: float = Field(default=1.0, gt=0)
+    """CPU limit per container."""
+    pids: int = Field(default=256, ge=16)
+    """Process limit per container (stops fork bombs)."""
+    work_size: str = "2g"
+    """Size cap of the in-memory work area holding the repo snapshot."""
+    command_timeout_s: float = Field(default=120.0, gt=0)
+    """Each command in the sandbox is killed after this many seconds."""
+    output_cap_bytes: int = Field(default=200_000, ge=1000)
+    """Output of one command is cut after this many bytes."""
+
+
 class Settings(_Section):
     """Everything sale-tui can be configured with."""
 
@@ -123,6 +144,8 @@ class Settings(_Section):
     """The auction's weights, caps and budgets."""
     memory: MemoryConfig = MemoryConfig()
     """The auction memory."""
+    sandbox: SandboxConfig = SandboxConfig()
+    """The Docker sandbox's image and limits."""
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

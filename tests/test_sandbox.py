@@ -282,3 +282,43 @@ def test_cli_undo_reverts_the_last_job_and_records_negative_feedback(
     assert memory.outcome(auction) == "undone"
     again = run_cli("undo", "--repo", str(repo))
     assert again.returncode == 2 and "no applied job" in again.stderr
+
+
+def test_hunks_can_be_chosen_one_by_one(tmp_path: Path) -> None:
+    from sale_tui import patches
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "long.py").write_text("".join(f"line {i}\n" for i in range(60)))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "long file")
+    snap = snapshot(repo)
+    with Workspace(snap, "hunks") as ws:
+        ws.run(
+            "sed -i 's/^line 2$/LINE TWO/; s/^line 50$/LINE FIFTY/' long.py && "
+            "printf 'new\\n' > fresh.txt && printf '\\x00\\x01' > logo.bin"
+        )
+        patch = ws.patch()
+    files = {f.path: f for f in patches.split(patch)}
+    assert len(files["long.py"].hunks) == 2
+    assert not files["logo.bin"].splittable  # binary: all or nothing
+    chosen = patches.select(patch, [("long.py", 1), ("fresh.txt", None)])
+    apply_patch(repo, chosen, snap, mode="worktree")
+    text = (repo / "long.py").read_text()
+    assert "LINE FIFTY" in text and "LINE TWO" not in text and "line 2\n" in text
+    assert (repo / "fresh.txt").exists()
+    assert (repo / "logo.bin").read_bytes() == bytes(range(256)) * 4  # not chosen: untouched
+
+
+def test_limits_come_from_the_config() -> None:
+    from sale_tui.config import SandboxConfig
+
+    config = SandboxConfig(memory="512m", pids=99, network=False)
+    limits = SandboxLimits.from_config(config, network=True)
+    assert (limits.memory, limits.pids, limits.network) == ("512m", 99, True)
+    with DockerSandbox("limits", limits=SandboxLimits.from_config(config)) as box:
+        assert (
+            box.run(
+                "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max"
+            ).output.strip()
+            == "99"
+        )

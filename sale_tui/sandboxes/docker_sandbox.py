@@ -26,6 +26,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from sale_tui.config import SandboxConfig
 from sale_tui.errors import SandboxError
 
 LABEL = "sale-tui.sandbox"
@@ -43,6 +44,19 @@ class SandboxLimits:
     """Size cap of the tmpfs that holds the repo snapshot and the agent's changes."""
     command_timeout_s: float = 120.0
     output_cap_bytes: int = 200_000
+
+    @classmethod
+    def from_config(cls, config: SandboxConfig, *, network: bool | None = None) -> SandboxLimits:
+        """Limits from ``[sandbox]``; ``network`` overrides it for one job."""
+        return cls(
+            network=config.network if network is None else network,
+            memory=config.memory,
+            cpus=config.cpus,
+            pids=config.pids,
+            work_size=config.work_size,
+            command_timeout_s=config.command_timeout_s,
+            output_cap_bytes=config.output_cap_bytes,
+        )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,70 @@
+"""Hunk-level selection in a git patch, for review before anything reaches the repo.
+
+A ``git diff --binary`` is a sequence of file sections (``diff --git a/… b/…``), each a header
+followed by text hunks (``@@ … @@``) or one binary blob. ``split`` lists the files and their
+hunks; ``select`` rebuilds a patch with only the chosen ones. Git applies the remaining hunks
+of a file at their offsets, so dropping a hunk never invalidates the others. Binary files,
+renames, mode changes, creations and deletions are one unit each (all or nothing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_FILE = re.compile(rb"^diff --git a/(.+?) b/(.+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class FilePatch:
+    path: str
+    header: bytes
+    hunks: tuple[bytes, ...]
+    """Text hunks; empty for a file that is one unit (binary, pure rename or mode change)."""
+    body: bytes
+    """Everything after the header when the file is one unit."""
+
+    @property
+    def splittable(self) -> bool:
+        return bool(self.hunks)
+
+
+def split(patch: bytes) -> list[FilePatch]:
+    starts = [m.start() for m in _FILE.finditer(patch)]
+    files = []
+    for begin, end in zip(starts, [*starts[1:], len(patch)], strict=True):
+        section = patch[begin:end]
+        path = _FILE.match(section).group(2).decode(errors="replace")  # type: ignore[union-attr]
+        first_hunk = section.find(b"\n@@ ")
+        is_binary = b"\nGIT binary patch\n" in section or b"\nBinary files " in section
+        if first_hunk < 0 or is_binary:
+            files.append(FilePatch(path, section, (), b""))
+            continue
+        header = section[: first_hunk + 1]
+        rest = section[first_hunk + 1 :]
+        hunk_starts = [m.start() for m in re.finditer(rb"^@@ ", rest, re.MULTILINE)]
+        hunks = tuple(
+            rest[a:b] for a, b in zip(hunk_starts, [*hunk_starts[1:], len(rest)], strict=True)
+        )
+        files.append(FilePatch(path, header, hunks, b""))
+    return files
+
+
+def select(patch: bytes, keep: Iterable[tuple[str, int | None]]) -> bytes:
+    """A patch with only the chosen ``(path, hunk index)`` pairs; ``None`` keeps a whole file."""
+    wanted: dict[str, set[int | None]] = {}
+    for path, hunk in keep:
+        wanted.setdefault(path, set()).add(hunk)
+    out = []
+    for file in split(patch):
+        chosen = wanted.get(file.path)
+        if not chosen:
+            continue
+        if not file.splittable or None in chosen:
+            out.append(file.header + b"".join(file.hunks))
+            continue
+        hunks = [h for i, h in enumerate(file.hunks) if i in chosen]
+        if hunks:
+            out.append(file.header + b"".join(hunks))
+    return b"".join(out)
