@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from sale_tui.cli_common import JsonFlag, out
-from sale_tui.errors import SandboxError
+from sale_tui.cli_common import JsonFlag, err, out
+from sale_tui.errors import SandboxError, UsageError
 
 sandbox_app = typer.Typer(
     help="The Docker sandbox: build the image, status, prune.", no_args_is_help=True
@@ -67,3 +69,78 @@ def sandbox_prune() -> None:
     from sale_tui.sandboxes import prune
 
     out.print(f"removed {prune()} sandbox container(s)")
+
+
+def choose_snapshot_mode(root: Path, with_uncommitted: bool | None) -> bool:
+    """Whether to include uncommitted changes: the flag, else ask, else refuse with the fix."""
+    from sale_tui.repo import is_dirty
+
+    if with_uncommitted is not None or not is_dirty(root):
+        return bool(with_uncommitted)
+    if sys.stdin.isatty():
+        err.print("[yellow]warning:[/] the working tree has uncommitted changes")
+        return typer.confirm("Include them in the sandbox snapshot?", default=True)
+    raise UsageError(
+        "the working tree has uncommitted changes",
+        fix="pass --with-uncommitted to include them, or --head-only",
+    )
+
+
+@sandbox_app.command("run")
+def sandbox_run(
+    command: Annotated[str, typer.Argument(help="Shell command to run on the snapshot.")],
+    repo: Annotated[Path, typer.Option(help="The git repository.")] = Path(),
+    with_uncommitted: Annotated[
+        bool | None,
+        typer.Option(
+            "--with-uncommitted/--head-only",
+            help="Snapshot HEAD plus uncommitted changes, or HEAD only (asked when dirty).",
+        ),
+    ] = None,
+    apply: Annotated[
+        str, typer.Option(help="What to do with the changes: no, worktree, or branch.")
+    ] = "no",
+    network: Annotated[
+        bool | None,
+        typer.Option("--network/--no-network", help="Override [sandbox] network for this run."),
+    ] = None,
+) -> None:
+    """Run a command in a sandbox on a snapshot of the repo; show (and apply) its changes."""
+    import secrets
+
+    from sale_tui.config import load_settings
+    from sale_tui.repo import apply_patch, open_repo, snapshot
+    from sale_tui.sandboxes import SandboxLimits, Workspace
+
+    if apply not in ("no", "worktree", "branch"):
+        raise UsageError(f"unknown --apply '{apply}'", fix="use no, worktree or branch")
+    settings = load_settings()
+    root = Path(open_repo(repo.resolve()).working_dir)
+    snap = snapshot(root, with_uncommitted=choose_snapshot_mode(root, with_uncommitted))
+    job = f"run-{secrets.token_hex(3)}"
+    limits = SandboxLimits.from_config(settings.sandbox, network=network)
+    with Workspace(snap, job, settings.sandbox.image, limits) as ws:
+        result = ws.run(command, on_output=lambda text: out.print(text, end="", markup=False))
+        patch = ws.patch()
+    out.print(
+        f"\n[dim]exit {result.exit_code}{' (timed out)' if result.timed_out else ''} · "
+        f"{result.seconds:.1f} s · snapshot of {snap.files} files[/]"
+    )
+    if not patch.strip():
+        out.print("no changes")
+    else:
+        out.print(patch.decode(errors="replace"), markup=False, highlight=False)
+        if apply != "no":
+            applied = apply_patch(
+                root,
+                patch,
+                snap,
+                mode=apply,  # type: ignore[arg-type]
+                branch=f"sale/{job}",
+                title=f"sale-tui sandbox run: {command}",
+                trailers={"Sale-Sandbox-Command": command},
+            )
+            where = f"branch {applied.branch}" if applied.branch else "the working tree"
+            out.print(f"[green]applied[/] to {where}")
+    if not result.ok:
+        raise typer.Exit(1)

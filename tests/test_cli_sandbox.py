@@ -47,3 +47,27 @@ def test_no_daemon_is_a_clear_error_with_the_fix(tmp_path: Path) -> None:
     assert prune.returncode == 3
     assert prune.stderr.count("\n") == 1
     assert "no Docker daemon answers" in prune.stderr and "install-docker.sh" in prune.stderr
+
+
+def test_sandbox_run_round_trip_from_the_cli(tmp_path: Path) -> None:
+    from tests.sandbox_helpers import git, make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "wip.txt").write_text("uncommitted\n")
+    fix = "sed -i 's/a - b/a + b/' calc.py && python3 -c 'import calc; assert calc.add(2, 3) == 5'"
+    refused = run_cli("sandbox", "run", fix, "--repo", str(repo))
+    assert refused.returncode == 2
+    assert "uncommitted changes" in refused.stderr and "--with-uncommitted" in refused.stderr
+    shown = run_cli("sandbox", "run", fix, "--repo", str(repo), "--with-uncommitted")
+    assert shown.returncode == 0, shown.stderr
+    assert "+    return a + b" in shown.stdout
+    assert "a - b" in (repo / "calc.py").read_text()  # shown, not applied
+    applied = run_cli(
+        "sandbox", "run", fix, "--repo", str(repo), "--head-only", "--apply", "branch"
+    )
+    assert applied.returncode == 0, applied.stderr
+    branch = next(b.strip(" *") for b in git(repo, "branch").splitlines() if "sale/run-" in b)
+    assert "a + b" in git(repo, "show", f"{branch}:calc.py")
+    assert "Sale-Sandbox-Command: sed" in git(repo, "log", "-1", "--format=%B", branch)
+    failing = run_cli("sandbox", "run", "exit 3", "--repo", str(repo), "--head-only")
+    assert failing.returncode == 1 and "no changes" in failing.stdout
