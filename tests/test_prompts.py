@@ -14,6 +14,7 @@ SAMPLE = {
     "repo_summary": "REPO-SUMMARY",
     "max_tokens": 128,
     "plan": "PLAN-TEXT",
+    "test_command": "TEST-COMMAND",
     "pairs": [PlanPair("PAST-JOB", "a", "LOSING-PLAN", "b", "WINNING-PLAN", "success", 0.5)],
 }
 

@@ -8,6 +8,7 @@ Usage is counted from whitespace tokens so cost arithmetic stays real.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,10 +88,11 @@ class ScriptedModel:
         if isinstance(answer, Exception):
             raise answer
         scripted = Scripted(text=answer) if isinstance(answer, str) else answer
-        words = scripted.text.split()
-        if max_tokens is not None:
-            words = words[:max_tokens]
-        text = " ".join(words) if max_tokens is not None else scripted.text
+        text = scripted.text
+        spans = [m.end() for m in re.finditer(r"\S+", text)]
+        if max_tokens is not None and len(spans) > max_tokens:
+            text = text[: spans[max_tokens - 1]]  # cut at the cap, keeping the whitespace
+        words = text.split()
         if on_text and text:
             on_text(text)
         usage = Usage(

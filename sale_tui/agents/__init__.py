@@ -1,0 +1,5 @@
+"""Execution agents: the winner's step loop over tools (pure: no I/O library imports)."""
+
+from sale_tui.agents.loop import AgentLimits, AgentStopped, AgentTask, StepRan, run_agent
+
+__all__ = ["AgentLimits", "AgentStopped", "AgentTask", "StepRan", "run_agent"]

@@ -1,0 +1,177 @@
+"""The winner's step loop: it follows its own winning plan with tools until it finishes or a
+limit stops it. A generator of events, like the auction, so front ends only render.
+
+Each step: ask the model for one action (text format, see ``actions``), run it against the
+``Environment``, and feed the observation back. Older observations are shortened so small
+context windows last; every limit (steps, tokens, $, wall time) ends the run with its reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from sale_tui.agents import environment as tools
+from sale_tui.agents.actions import Action, ActionError, parse
+from sale_tui.agents.environment import Environment
+from sale_tui.protocols import Message, Model
+
+StopReason = Literal["finished", "max_steps", "max_tokens", "budget", "wall_time", "model_error"]
+OLD_OBSERVATION_CHARS = 400
+RECENT_STEPS_IN_FULL = 3
+
+
+class Prompts(Protocol):
+    def render(self, role: str, /, **variables: Any) -> str: ...
+
+
+@dataclass(frozen=True)
+class AgentTask:
+    job: str
+    plan: str
+    kind: str = "coding"
+    test_command: str | None = None
+    repo_summary: str = ""
+
+
+@dataclass(frozen=True)
+class AgentLimits:
+    max_steps: int = 20
+    max_tokens: int = 60_000
+    budget_usd: float | None = None
+    wall_time_s: float = 900.0
+    step_max_tokens: int = 768
+
+
+@dataclass(frozen=True)
+class StepRan:
+    step: int
+    action: Action | None
+    """None when the reply held no readable action (the observation says why)."""
+    reply: str
+    observation: str
+    tokens: int
+    cost_usd: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class AgentStopped:
+    reason: StopReason
+    summary: str
+    steps: int
+    tokens: int
+    cost_usd: float
+    elapsed_s: float
+    detail: str = ""
+
+
+AgentEvent = StepRan | AgentStopped
+
+
+def _execute(action: Action, env: Environment, task: AgentTask) -> str:
+    match action.tool:
+        case "run":
+            result = env.run(action.arg)
+            status = "timed out" if result.timed_out else f"exit {result.exit_code}"
+            return f"[{status}]\n{tools.clip(result.output)}"
+        case "view":
+            return tools.view(env, action.arg)
+        case "search":
+            return tools.search(env, action.arg)
+        case "edit":
+            return tools.edit(env, action.arg, action.search or "", action.replace or "")
+        case "test":
+            return tools.run_tests(env, task.test_command)
+        case "finish":
+            return "Finished."
+    return f"Error: unknown tool {action.tool}"
+
+
+def _shorten_old(messages: list[Message]) -> list[Message]:
+    """Keep the system prompt and recent steps whole; cut older observations short."""
+    cutoff = len(messages) - 2 * RECENT_STEPS_IN_FULL
+    shortened = []
+    for index, message in enumerate(messages):
+        content = str(message.get("content", ""))
+        if 1 < index < cutoff and message["role"] == "user" and len(content) > 400:
+            message = {**message, "content": content[:OLD_OBSERVATION_CHARS] + " […]"}
+        shortened.append(message)
+    return shortened
+
+
+def run_agent(
+    task: AgentTask,
+    model: Model,
+    env: Environment,
+    prompts: Prompts,
+    limits: AgentLimits | None = None,
+) -> Iterator[AgentEvent]:
+    limits = limits or AgentLimits()
+    role = "execute_research" if task.kind == "research" else "execute_coding"
+    system = prompts.render(
+        role,
+        job=task.job,
+        plan=task.plan,
+        test_command=task.test_command or "",
+        repo_summary=task.repo_summary,
+    )
+    messages: list[Message] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "Begin with your first action."},
+    ]
+    started = time.monotonic()
+    tokens, cost = 0, 0.0
+
+    def stopped(
+        reason: StopReason, steps: int, summary: str = "", detail: str = ""
+    ) -> AgentStopped:
+        return AgentStopped(
+            reason, summary, steps, tokens, cost, time.monotonic() - started, detail
+        )
+
+    for step in range(1, limits.max_steps + 1):
+        if tokens >= limits.max_tokens:
+            yield stopped("max_tokens", step - 1, detail=f"{tokens} tokens used")
+            return
+        if limits.budget_usd is not None and cost >= limits.budget_usd:
+            yield stopped("budget", step - 1, detail=f"${cost:.6f} spent")
+            return
+        if time.monotonic() - started >= limits.wall_time_s:
+            yield stopped("wall_time", step - 1, detail=f"{limits.wall_time_s:.0f} s")
+            return
+        step_started = time.monotonic()
+        try:
+            reply = model.complete(
+                _shorten_old(messages), max_tokens=limits.step_max_tokens, temperature=0.0
+            )
+        except Exception as exc:  # a provider failure ends the run; the reason is kept
+            yield stopped(
+                "model_error", step - 1, detail=(getattr(exc, "message", None) or str(exc))[:300]
+            )
+            return
+        tokens += reply.usage.total_tokens
+        cost += reply.cost_usd
+        action: Action | None
+        try:
+            action = parse(reply.text)
+            observation = _execute(action, env, task)
+        except ActionError as error:
+            action, observation = None, f"Error: {error}"
+        messages.append({"role": "assistant", "content": reply.text})
+        messages.append({"role": "user", "content": observation})
+        yield StepRan(
+            step,
+            action,
+            reply.text,
+            observation,
+            reply.usage.total_tokens,
+            reply.cost_usd,
+            time.monotonic() - step_started,
+        )
+        if action is not None and action.tool == "finish":
+            yield stopped("finished", step, summary=action.arg)
+            return
+    yield stopped("max_steps", limits.max_steps, detail=f"{limits.max_steps} steps")
