@@ -84,4 +84,8 @@ class Model(Protocol):
         top_logprobs: int | None = None,
         stop: Sequence[str] | None = None,
         on_text: Callable[[str], None] | None = None,
-    ) -> Reply: ...
+        repetition_penalty: float | None = None,
+    ) -> Reply:
+        """``repetition_penalty``: llama.cpp-style multiplicative penalty on recently used
+        tokens (1.0 = off). Providers without one ignore it."""
+        ...

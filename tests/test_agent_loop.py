@@ -56,7 +56,7 @@ def test_view_edit_test_finish_fixes_the_bug(env: SandboxEnvironment) -> None:
     events = run(model, env)
     steps = [e for e in events if isinstance(e, StepRan)]
     assert [s.action.tool for s in steps if s.action] == ["view", "edit", "test", "finish"]
-    assert "   2     return a - b" in steps[0].observation
+    assert "   2|     return a - b" in steps[0].observation
     assert steps[1].observation.startswith("Edited calc.py")
     assert steps[2].observation.startswith("Tests PASSED")
     final = events[-1]
@@ -127,3 +127,22 @@ def test_a_command_that_hangs_is_killed_and_reported(env: SandboxEnvironment) ->
     env.workspace.limits = env.workspace.limits  # unchanged: use a short per-call timeout below
     outcome = env.run("sleep 20", timeout_s=1)
     assert outcome.timed_out and not outcome.ok
+
+
+def test_edits_survive_copied_line_numbers_and_wrong_indentation(
+    env: SandboxEnvironment,
+) -> None:
+    # what the real Qwen models wrote: view's "  2| " prefixes, and 4 extra spaces of indent
+    model = script(
+        "ACTION: edit calc.py\n<<<<<<< SEARCH\n   1| def add(a, b):\n   2|     return a - b\n"
+        "=======\n   1| def add(a, b):\n   2|     return a + b\n>>>>>>> REPLACE",
+        "ACTION: edit calc.py\n<<<<<<< SEARCH\n        return a + b\n"
+        "=======        return a + b + 0\n>>>>>>> REPLACE",
+        "ACTION: test",
+        "ACTION: finish done",
+    )
+    steps = [e for e in run(model, env) if isinstance(e, StepRan)]
+    assert steps[0].observation == "Edited calc.py: replaced 2 line(s) (indentation adjusted)."
+    assert "indentation adjusted" in steps[1].observation
+    assert env.read("calc.py") == "def add(a, b):\n    return a + b + 0\n"
+    assert steps[2].observation.startswith("Tests PASSED")

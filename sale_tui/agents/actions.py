@@ -28,9 +28,14 @@ Tool = Literal["run", "view", "search", "test", "edit", "finish"]
 TOOLS: tuple[Tool, ...] = ("run", "view", "search", "test", "edit", "finish")
 
 _ACTION = re.compile(r"^\s*(?:\*\*)?ACTION:?(?:\*\*)?\s*(\w+)[ \t]*(.*)$", re.MULTILINE)
+# Lenient about the newline after the divider (small models drop it): then the text right
+# after ======= is the first replacement line, indentation included.
 _EDIT = re.compile(
-    r"<{5,9} SEARCH\n(?P<search>.*?)\n?={5,9}\n(?P<replace>.*?)\n?>{5,9} REPLACE", re.DOTALL
+    r"<{5,9} SEARCH\n(?P<search>.*?)\n?={5,9}(?:[ \t]*\n)?(?P<replace>.*?)\n?>{5,9} REPLACE",
+    re.DOTALL,
 )
+STOP = ["\nACTION:"]
+"""Stop sequences for a step: a reply holds one action, so generation ends at a second one."""
 
 FORMAT_HELP = (
     "Reply with exactly one line starting with ACTION:, one of: `ACTION: run <command>`, "

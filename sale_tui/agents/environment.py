@@ -7,6 +7,7 @@ the step loop and its tests do not care whether the files live in Docker or else
 from __future__ import annotations
 
 import difflib
+import re
 import shlex
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,7 +49,7 @@ def view(env: Environment, path: str) -> str:
     if content is None:
         return f"Error: {path} does not exist. Use `ACTION: run ls` or `ACTION: search` to look."
     lines = content.splitlines()
-    shown = "\n".join(f"{i:4} {line}" for i, line in enumerate(lines[:VIEW_LINES], 1))
+    shown = "\n".join(f"{i:4}| {line}" for i, line in enumerate(lines[:VIEW_LINES], 1))
     more = f"\n[… {len(lines) - VIEW_LINES} more lines]" if len(lines) > VIEW_LINES else ""
     return f"{path} ({len(lines)} lines):\n{shown}{more}"
 
@@ -75,6 +76,11 @@ def edit(env: Environment, path: str, old: str, new: str) -> str:
             f"Error: the SEARCH text occurs {count} times in {path}; include more "
             "surrounding lines so it matches once."
         )
+    old, new = _without_view_numbers(old), _without_view_numbers(new)
+    loose = _replace_ignoring_indentation(content, old, new)
+    if loose is not None:
+        env.write(path, loose)
+        return f"Edited {path}: replaced {len(old.splitlines())} line(s) (indentation adjusted)."
     close = difflib.get_close_matches(
         old.strip().splitlines()[0] if old.strip() else "", content.splitlines(), n=3, cutoff=0.5
     )
@@ -83,6 +89,46 @@ def edit(env: Environment, path: str, old: str, new: str) -> str:
         f"Error: the SEARCH text was not found in {path}; copy it exactly "
         f"(view the file first).{hint}"
     )
+
+
+_VIEW_NUMBER = re.compile(r"^ *\d+\| ?")
+
+
+def _without_view_numbers(text: str) -> str:
+    """Drop the ``  12| `` prefixes that ``view`` adds, when a model copied them into a block."""
+    lines = text.splitlines()
+    if lines and all(_VIEW_NUMBER.match(line) for line in lines if line.strip()):
+        return "\n".join(_VIEW_NUMBER.sub("", line, count=1) for line in lines)
+    return text
+
+
+def _replace_ignoring_indentation(content: str, old: str, new: str) -> str | None:
+    """Replace the one run of lines equal to ``old`` up to leading/trailing whitespace,
+    shifting ``new`` by the indentation difference (small models often mis-indent SEARCH)."""
+    wanted = [line.strip() for line in old.strip("\n").splitlines()]
+    if not wanted or not any(wanted):
+        return None
+    lines = content.splitlines(keepends=True)
+    hits = [
+        i
+        for i in range(len(lines) - len(wanted) + 1)
+        if [line.strip() for line in lines[i : i + len(wanted)]] == wanted
+    ]
+    if len(hits) != 1:
+        return None
+    start = hits[0]
+    first_old = old.strip("\n").splitlines()[0]
+    shift = (len(lines[start]) - len(lines[start].lstrip())) - (
+        len(first_old) - len(first_old.lstrip())
+    )
+    replacement = []
+    for line in new.strip("\n").splitlines():
+        if shift > 0:
+            line = " " * shift + line
+        elif shift < 0 and line.startswith(" " * -shift):
+            line = line[-shift:]
+        replacement.append(line + "\n")
+    return "".join(lines[:start] + replacement + lines[start + len(wanted) :])
 
 
 def run_tests(env: Environment, command: str | None) -> str:

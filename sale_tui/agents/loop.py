@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from sale_tui.agents import environment as tools
-from sale_tui.agents.actions import Action, ActionError, parse
+from sale_tui.agents.actions import STOP, Action, ActionError, parse
 from sale_tui.agents.environment import Environment
 from sale_tui.protocols import Message, Model
 
@@ -145,7 +145,10 @@ def run_agent(
         step_started = time.monotonic()
         try:
             reply = model.complete(
-                _shorten_old(messages), max_tokens=limits.step_max_tokens, temperature=0.0
+                _shorten_old(messages),
+                max_tokens=limits.step_max_tokens,
+                temperature=0.0,
+                stop=STOP,
             )
         except Exception as exc:  # a provider failure ends the run; the reason is kept
             yield stopped(

@@ -39,7 +39,9 @@ from sale_tui.auction.events import (
 )
 from sale_tui.protocols import Model, Reply
 
-PAIR_PLAN_CHARS = 600  # a past plan shown in a refinement prompt is cut to about 150 tokens
+PAIR_PLAN_CHARS = 600
+# llama.cpp's CLI default: without it small local models decoding greedily loop until the cap.
+BID_REPETITION_PENALTY = 1.1  # a past plan shown in a refinement prompt is cut to about 150 tokens
 
 
 class Prompts(Protocol):
@@ -103,6 +105,7 @@ class _Auction:
             temperature=0.0,
             logprobs=True,
             top_logprobs=5,
+            repetition_penalty=BID_REPETITION_PENALTY,
         )
         entropy, kind = scoring.normalised_entropy(reply)
         bid = Bid(

@@ -345,6 +345,7 @@ class LiteLLMModel:
         top_logprobs: int | None = None,
         stop: Sequence[str] | None = None,
         on_text: Callable[[str], None] | None = None,
+        repetition_penalty: float | None = None,
     ) -> Reply:
         """One chat completion with retries on transient errors; streams text to ``on_text``.
 
@@ -355,6 +356,8 @@ class LiteLLMModel:
         request = self._request(
             messages, max_tokens, temperature, tools, logprobs, top_logprobs, stop
         )
+        if repetition_penalty is not None and "extra_body" in request:
+            request["extra_body"]["repeat_penalty"] = repetition_penalty
         if "logprobs" in request:
             on_text = None
         attempts = 0

@@ -28,8 +28,6 @@ from sale_tui.errors import LocalEngineError
 from sale_tui.models import weights
 from sale_tui.models.catalog import find_local_model
 
-DEFAULT_REPEAT_PENALTY = 1.1
-
 
 class _StepRecorder:
     """A llama.cpp logits processor recording each generation step's distribution."""
@@ -119,7 +117,10 @@ class LlamaCppProvider(CustomLLM):
                     model_path=str(weights.model_path(spec)),
                     n_ctx=n_ctx,
                     n_threads=n_threads or os.cpu_count() or 1,
-                    chat_format="chatml-function-calling",
+                    # Plain ChatML (both SmolLM2 and Qwen2.5 use it), formatted in Python.
+                    # llama-cpp-python's Jinja-based formatters autoescape string templates,
+                    # so they would show the model "&lt;" for every "<" in a prompt.
+                    chat_format="chatml",
                     verbose=False,
                 )
                 self._locks[key] = threading.Lock()
@@ -138,9 +139,10 @@ class LlamaCppProvider(CustomLLM):
             "temperature": params.get("temperature", 0.0),
             "stop": params.get("stop"),
             "seed": params.get("seed"),
-            # llama.cpp's own CLI default; llama-cpp-python passes 1.0 (off), and small
-            # models decoding greedily then fall into repetition loops.
-            "repeat_penalty": params.get("repeat_penalty", DEFAULT_REPEAT_PENALTY),
+            # Off unless asked for: code and edit blocks must repeat tokens (a penalty makes
+            # small models write "&lt;" for "<"); the auction asks for it on bids, where
+            # greedy decoding otherwise loops.
+            "repeat_penalty": params.get("repeat_penalty", 1.0),
         }
         if params.get("tools"):
             request["tools"] = params["tools"]
@@ -156,7 +158,15 @@ class LlamaCppProvider(CustomLLM):
             recorder = _StepRecorder(int(params.get("top_logprobs") or 5))
             request["logits_processor"] = LogitsProcessorList([recorder])
         with lock:
-            output = llm.create_chat_completion(**request)
+            if "tools" in request:
+                # Only the function-calling handler knows tools (it still HTML-escapes the
+                # messages, a llama-cpp-python bug; the agents use the text action format).
+                from llama_cpp.llama_chat_format import get_chat_completion_handler
+
+                handler = get_chat_completion_handler("chatml-function-calling")
+                output: Any = handler(llama=llm, **request)
+            else:
+                output = llm.create_chat_completion(**request)
             vocab = llm.n_vocab()
             if recorder is not None:
                 content = self._logprob_content(llm, recorder, output)

@@ -78,6 +78,7 @@ class ScriptedModel:
         top_logprobs: int | None = None,
         stop: Sequence[str] | None = None,
         on_text: Callable[[str], None] | None = None,
+        repetition_penalty: float | None = None,
     ) -> Reply:
         request = Request(
             list(messages), max_tokens, logprobs and self.supports_logprobs, top_logprobs, tools
