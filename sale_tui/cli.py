@@ -18,6 +18,7 @@ from rich.table import Table
 from sale_tui import __version__
 from sale_tui.cli_auction import auction_command, bench_app, calibrate_command
 from sale_tui.cli_common import JsonFlag, err, out, settings_and_roster
+from sale_tui.cli_do import do_command
 from sale_tui.cli_history import history_command, show_command, undo_command
 from sale_tui.cli_models import models_app
 from sale_tui.cli_sandbox import sandbox_app
@@ -34,6 +35,7 @@ config_app = typer.Typer(
     help="Show the configuration and where it comes from.", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+app.command("do")(do_command)
 app.command("auction")(auction_command)
 app.command("calibrate")(calibrate_command)
 app.command("history")(history_command)

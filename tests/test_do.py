@@ -1,0 +1,110 @@
+"""`sale-tui do` end to end: real llama.cpp models, real Docker, a real repo, real memory.
+
+SmolLM2 is a plumbing model: these tests assert on the flow, events, exit codes, what reaches
+the repo and what the memory keeps, never on the quality of its work.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sale_tui.memory.db import open_database
+from tests.conftest import run_cli
+from tests.sandbox_helpers import git, make_repo, tree_state
+
+pytestmark = [pytest.mark.local_model, pytest.mark.sandbox]
+
+ROSTER = """
+[auction]
+max_bid_tokens = 32
+
+[[agents]]
+name = "tiny"
+model = "sale-local/smollm2-135m"
+price_in = 0.001
+price_out = 0.001
+"""
+
+
+@pytest.fixture
+def home(isolated_home: Path, with_smollm: Path, with_minilm: Path) -> Path:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text(ROSTER)
+    return isolated_home
+
+
+def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "test_calc.py").write_text(
+        "from calc import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "test")
+    before = tree_state(repo)
+    result = run_cli(
+        "do",
+        "Fix add() so that test_calc passes",
+        "--repo",
+        str(repo),
+        "--json",
+        "--apply",
+        "no",
+        "--max-steps",
+        "2",
+    )
+    assert result.returncode in (0, 1), result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]  # valid JSON lines
+    names = [e["event"] for e in events]
+    for expected in (
+        "AuctionStarted",
+        "BidReceived",
+        "JuryScored",
+        "WinnerChosen",
+        "StepRan",
+        "AgentStopped",
+        "TestsRan",
+        "JobFinished",
+    ):
+        assert expected in names
+    finished = events[-1]
+    assert finished["event"] == "JobFinished"
+    assert result.returncode == (0 if finished["success"] else 1)
+    tests_ran = next(e for e in events if e["event"] == "TestsRan")
+    assert tests_ran["passed"] is finished["tests_passed"]
+    assert tree_state(repo) == before  # --apply no: nothing reached the repo
+    db = open_database(home / "data" / "memory.db")
+    execution = db.execute("SELECT agent, status, tests_passed FROM executions").fetchone()
+    assert execution[0] == "tiny"
+    assert execution[1] == ("success" if finished["success"] else "failure")
+
+
+def test_do_refuses_a_dirty_tree_without_a_choice(home: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "calc.py").write_text("changed\n")
+    result = run_cli("do", "Fix add()", "--repo", str(repo))
+    assert result.returncode == 2 and "--with-uncommitted" in result.stderr
+
+
+def test_do_without_docker_is_exit_3(home: Path, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    result = run_cli(
+        "do", "Fix add()", "--repo", str(repo), env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"}
+    )
+    assert result.returncode == 3 and "sandbox status" in result.stderr
+
+
+def test_do_outside_a_repo_is_exit_2(home: Path, tmp_path: Path) -> None:
+    result = run_cli("do", "Fix add()", "--repo", str(tmp_path))
+    assert result.returncode == 2 and "git init" in result.stderr
+
+
+def test_kind_inference() -> None:
+    from sale_tui.jobs import infer_kind
+
+    assert infer_kind("Where is the retry logic implemented?") == "research"
+    assert infer_kind("How are tokens validated") == "research"
+    assert infer_kind("Fix the failing test in parser.py") == "coding"
+    assert infer_kind("Add a --verbose flag") == "coding"
