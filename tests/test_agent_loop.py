@@ -111,7 +111,7 @@ def test_new_files_and_shell_commands(env: SandboxEnvironment) -> None:
 def test_every_limit_stops_the_run_with_its_reason(
     env: SandboxEnvironment, limits: dict[str, float], reason: str
 ) -> None:
-    model = script(*["ACTION: run echo working"] * 10)
+    model = script(*[f"ACTION: run echo working {i}" for i in range(10)])
     final = run(model, env, **limits)[-1]
     assert isinstance(final, AgentStopped) and final.reason == reason
     assert final.steps <= limits.get("max_steps", 10)
@@ -146,3 +146,11 @@ def test_edits_survive_copied_line_numbers_and_wrong_indentation(
     assert "indentation adjusted" in steps[1].observation
     assert env.read("calc.py") == "def add(a, b):\n    return a + b + 0\n"
     assert steps[2].observation.startswith("Tests PASSED")
+
+
+def test_an_agent_repeating_itself_is_stopped_as_stuck(env: SandboxEnvironment) -> None:
+    model = script("ACTION: view calc.py", *["ACTION: run echo again"] * 5)
+    events = run(model, env)
+    final = events[-1]
+    assert isinstance(final, AgentStopped) and final.reason == "stuck"
+    assert final.steps == 4  # one view, then three identical replies

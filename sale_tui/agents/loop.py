@@ -18,7 +18,11 @@ from sale_tui.agents.actions import STOP, Action, ActionError, parse
 from sale_tui.agents.environment import Environment
 from sale_tui.protocols import Message, Model
 
-StopReason = Literal["finished", "max_steps", "max_tokens", "budget", "wall_time", "model_error"]
+StopReason = Literal[
+    "finished", "stuck", "max_steps", "max_tokens", "budget", "wall_time", "model_error"
+]
+STUCK_REPEATS = 3
+"""The same reply this many times in a row ends the run: it will not do anything new."""
 OLD_OBSERVATION_CHARS = 400
 RECENT_STEPS_IN_FULL = 3
 
@@ -124,6 +128,7 @@ def run_agent(
     ]
     started = time.monotonic()
     tokens, cost = 0, 0.0
+    recent: list[str] = []
 
     def stopped(
         reason: StopReason, steps: int, summary: str = "", detail: str = ""
@@ -176,5 +181,9 @@ def run_agent(
         )
         if action is not None and action.tool == "finish":
             yield stopped("finished", step, summary=action.arg)
+            return
+        recent.append(reply.text.strip())
+        if len(recent) >= STUCK_REPEATS and len(set(recent[-STUCK_REPEATS:])) == 1:
+            yield stopped("stuck", step, detail=f"the same reply {STUCK_REPEATS} times in a row")
             return
     yield stopped("max_steps", limits.max_steps, detail=f"{limits.max_steps} steps")
