@@ -1,5 +1,6 @@
 # The README's two set-up commands, and the one check command used locally and in CI.
-#   make demo   install everything, then a local completion and a live auction on a sample repo
+#   make demo   install everything, then a local completion, a live auction and a real job
+#               (sale-tui do) on a sample repo with a failing test
 #   make test   install everything the tests need and run the full check (lint, types, tests)
 # Every step skips what is already there: the venv, the installed extras (re-done only when
 # pyproject.toml changes), the built llama.cpp wheel (pip's cache), pulled weights, dockerd.
@@ -16,11 +17,16 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 DEMO_REPO ?= .demo/calc
 
-demo: $(VENV)/.installed-local pull-all $(DEMO_REPO)/.git
+# SmolLM2 is a plumbing model (it would win on price and fail the job), so the demo's job goes
+# to the two coder models; `sale-tui auction` shows all three bidding.
+demo: $(VENV)/.installed-local pull-all image $(DEMO_REPO)/.git
 	$(BIN)/sale-tui models
 	$(BIN)/sale-tui prompt --agent qwen-0.5b --max-tokens 48 \
 	  "Write a one-line Python function that reverses a string."
 	$(BIN)/sale-tui auction --repo $(DEMO_REPO) "Fix the bug in add() so that test_calc.py passes"
+	$(BIN)/sale-tui do --repo $(DEMO_REPO) --agents qwen-0.5b,qwen-1.5b --apply branch --yes \
+	  "Fix the bug in add() so that test_calc.py passes"
+	@echo "== the fix is on a branch of $(DEMO_REPO): git -C $(DEMO_REPO) log --all --oneline"
 
 # A tiny sample repository with a failing test, for the demo.
 $(DEMO_REPO)/.git:
