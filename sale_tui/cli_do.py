@@ -160,7 +160,7 @@ def do_command(
         tests_passed=tests_passed,
         tokens=stopped.tokens,
         cost_usd=stopped.cost_usd,
-        detail=stopped.reason,
+        detail=f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason,
     )
     applied_where = None
     if kind == "research":

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from sale_tui.cli_common import JsonFlag, out
@@ -42,24 +43,20 @@ def history_command(
     if as_json:
         print(json.dumps(rows, default=str, indent=2))
         return
-    table = Table(
-        "id",
-        "when",
-        "job",
-        "winner",
-        "status",
-        "tokens",
-        "$ auction",
-        title="Past auctions (sale-tui show ID for the bids)",
-    )
+    table = Table(title="Past auctions (sale-tui show ID for the bids)", box=box.SIMPLE_HEAD)
+    table.add_column("id", no_wrap=True, min_width=6)
+    table.add_column("when", no_wrap=True, min_width=11)
+    table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("winner", no_wrap=True, min_width=9)
+    table.add_column("status", no_wrap=True, min_width=9)
+    table.add_column("$ auction", justify="right", no_wrap=True, min_width=9)
     for row in rows:
         table.add_row(
-            row["id"][:8],
-            (row["started_at"] or "")[:16].replace("T", " "),
+            row["id"][:6],
+            (row["started_at"] or "")[5:16].replace("T", " "),
             (row["job"] or "")[:40],
             row["winner"] or "—",
             row["outcome"] or row["status"],
-            str(_tokens(row)),
             f"{_cost(row):.6f}",
         )
     out.print(table)
