@@ -15,6 +15,9 @@ from sale_tui.cli_common import JsonFlag, err, out
 from sale_tui.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from sale_tui.auction.events import AuctionEvent, ScoredBid
     from sale_tui.config import Settings
     from sale_tui.memory import AuctionMemory
     from sale_tui.runner import AuctionRunner
@@ -51,6 +54,34 @@ def build_runner(agent_names: list[str] | None) -> AuctionRunner:
     )
 
 
+def stream_auction(
+    runner: AuctionRunner, events: Generator[AuctionEvent, None, None], as_json: bool
+) -> tuple[AuctionEvent | None, list[ScoredBid]]:
+    """Print an auction's events live (lines or JSON); return the last event and scored bids.
+
+    closing() ends the generator on Ctrl-C too, so the runner marks the auction interrupted
+    before the process exits (130), instead of whenever the generator is collected.
+    """
+    from sale_tui.auction.events import AuctionFailed, BidScored, WinnerChosen
+    from sale_tui.render import event_line, event_to_json
+
+    final: AuctionEvent | None = None
+    scored: list[ScoredBid] = []
+    with closing(events):
+        for event in events:
+            if as_json:
+                print(event_to_json(event, auction_id=runner.auction_ids[-1]), flush=True)
+            else:
+                line = event_line(event)
+                if line:
+                    out.print(line)
+            if isinstance(event, BidScored):
+                scored.append(event.scored)
+            if isinstance(event, WinnerChosen | AuctionFailed):
+                final = event
+    return final, scored
+
+
 def auction_command(
     job: Annotated[str, typer.Argument(help="The job: a coding change or a question.")],
     kind: Annotated[str, typer.Option(help="coding or research.")] = "coding",
@@ -68,8 +99,8 @@ def auction_command(
 ) -> None:
     """Run the strategy auction for a job and show who would do it and why (no execution)."""
     from sale_tui.auction import Job
-    from sale_tui.auction.events import AuctionFailed, BidScored, WinnerChosen
-    from sale_tui.render import bids_table, event_line, event_to_json
+    from sale_tui.auction.events import AuctionFailed, WinnerChosen
+    from sale_tui.render import bids_table
     from sale_tui.repo import summarize
 
     if kind not in KINDS:
@@ -77,25 +108,13 @@ def auction_command(
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
     summary = summarize(repo.resolve())
     runner = build_runner(names)
-    scored = []
-    final = None
-    events = runner.run(
-        Job(job, kind, summary), budget_usd=budget, refine=refine, repo=str(repo.resolve())
+    final, scored = stream_auction(
+        runner,
+        runner.run(
+            Job(job, kind, summary), budget_usd=budget, refine=refine, repo=str(repo.resolve())
+        ),
+        as_json,
     )
-    # closing() ends the generator on Ctrl-C too, so the runner marks the auction interrupted
-    # before the process exits (130), instead of whenever the generator is collected.
-    with closing(events):
-        for event in events:
-            if as_json:
-                print(event_to_json(event, auction_id=runner.auction_ids[-1]), flush=True)
-            else:
-                line = event_line(event)
-                if line:
-                    out.print(line)
-            if isinstance(event, BidScored):
-                scored.append(event.scored)
-            if isinstance(event, WinnerChosen | AuctionFailed):
-                final = event
     if not as_json and scored:
         winner = final.winner if isinstance(final, WinnerChosen) else None
         out.print(bids_table(scored, winner, [a.name for a in runner.agents]))

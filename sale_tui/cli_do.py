@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,11 +61,10 @@ def do_command(
     """Run a job: the auction picks an agent, which works in a sandbox; review and apply."""
     from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, StepRan, run_agent
     from sale_tui.auction import Job
-    from sale_tui.auction.events import AuctionFailed, WinnerChosen
-    from sale_tui.cli_auction import build_runner
+    from sale_tui.auction.events import WinnerChosen
+    from sale_tui.cli_auction import build_runner, stream_auction
     from sale_tui.cli_sandbox import choose_snapshot_mode
     from sale_tui.jobs import detect_test_command, infer_kind
-    from sale_tui.render import event_line, event_to_json
     from sale_tui.repo import apply_patch, open_repo, snapshot, summarize
     from sale_tui.sandboxes import SandboxLimits, Workspace, status
     from sale_tui.sandboxes.environment import SandboxEnvironment
@@ -90,26 +88,19 @@ def do_command(
     runner = build_runner(names)
     settings = runner.settings
     test_command = detect_test_command(root) if kind == "coding" else None
-    events = runner.run(Job(job, kind, summarize(root)), budget_usd=budget, repo=str(root))
-    final = None
-    with closing(events):
-        for event in events:
-            auction_id = runner.auction_ids[-1]
-            if as_json:
-                print(event_to_json(event, auction_id=auction_id), flush=True)
-            else:
-                line = event_line(event)
-                if line:
-                    out.print(line)
-            if isinstance(event, WinnerChosen | AuctionFailed):
-                final = event
+    summary = summarize(root)
+    final, _ = stream_auction(
+        runner,
+        runner.run(Job(job, kind, summarize(root)), budget_usd=budget, repo=str(root)),
+        as_json,
+    )
     if not isinstance(final, WinnerChosen):
         sys.exit(1)
     auction_id = runner.auction_ids[-1]
     winner = next(a for a in runner.agents if a.name == final.winner.agent)
     left = None if budget is None else max(budget - final.auction_cost_usd, 0.0)
     limits = AgentLimits(max_steps=max_steps, budget_usd=left)
-    task = AgentTask(job, final.winner.bid.text, kind, test_command, summarize(root))
+    task = AgentTask(job, final.winner.bid.text, kind, test_command, summary)
     box_limits = SandboxLimits.from_config(settings.sandbox)
     stopped: AgentStopped | None = None
     tests_passed: bool | None = None

@@ -37,7 +37,7 @@ from sale_tui.auction.events import (
     ScoredBid,
     WinnerChosen,
 )
-from sale_tui.protocols import Model, Reply
+from sale_tui.protocols import Model, Reply, Usage
 
 PAIR_PLAN_CHARS = 600
 # llama.cpp's CLI default: without it small local models decoding greedily loop until the cap.
@@ -166,7 +166,7 @@ class _Auction:
             agent=reply.agent,
             model=reply.model,
             text=longer.text,
-            usage=type(reply.usage)(
+            usage=Usage(
                 reply.usage.prompt_tokens + longer.usage.prompt_tokens,
                 reply.usage.completion_tokens + longer.usage.completion_tokens,
             ),
@@ -240,10 +240,18 @@ class _Auction:
                 )
         return None
 
-    def _eligible(self, scored: Mapping[str, ScoredBid]) -> Iterator[AuctionEvent | ScoredBid]:
+    def _eligible(
+        self, scored: Mapping[str, ScoredBid]
+    ) -> Generator[AuctionEvent, None, list[ScoredBid]]:
+        """Yield a BudgetExcluded event per bid that cannot fit; return the bids that can."""
+        eligible = []
         for item in scored.values():
             excluded = self._over_budget(item)
-            yield excluded if excluded else item
+            if excluded:
+                yield excluded
+            else:
+                eligible.append(item)
+        return eligible
 
     @staticmethod
     def _best(candidates: Sequence[ScoredBid]) -> ScoredBid | None:
@@ -274,12 +282,7 @@ class _Auction:
             return
         scored: dict[str, ScoredBid] = {}
         yield from self._score_all(bids, scored)
-        eligible: list[ScoredBid] = []
-        for item in self._eligible(scored):
-            if isinstance(item, ScoredBid):
-                eligible.append(item)
-            else:
-                yield item
+        eligible = yield from self._eligible(scored)
         provisional = self._best(eligible)
         if provisional is None:
             yield self._failed("no bid fits the budget; raise --budget or use cheaper agents")
@@ -354,13 +357,7 @@ class _Auction:
         yield from self._collect_bids(refiners, prompt_for, "refined", refined)
         scored: dict[str, ScoredBid] = {}
         yield from self._score_all(refined, scored)
-        eligible = []
-        for item in self._eligible(scored):
-            if isinstance(item, ScoredBid):
-                eligible.append(item)
-            else:
-                yield item
-        return eligible
+        return (yield from self._eligible(scored))
 
     def _failed(self, reason: str) -> AuctionFailed:
         return AuctionFailed(reason, dict(self.ledger.tokens), dict(self.ledger.cost))
