@@ -98,6 +98,8 @@ def do_command(
         sys.exit(1)
     auction_id = runner.auction_ids[-1]
     winner = next(a for a in runner.agents if a.name == final.winner.agent)
+    # the roster entry behind the winning agent (LiteLLMModel keeps it): model id, tool calls
+    roster_entry = getattr(winner.model, "agent", None)
     left = None if budget is None else max(budget - final.auction_cost_usd, 0.0)
     limits = AgentLimits(max_steps=max_steps, budget_usd=left)
     task = AgentTask(job, final.winner.bid.text, kind, test_command, summary)
@@ -107,7 +109,12 @@ def do_command(
     try:
         with Workspace(snap, auction_id, settings.sandbox.image, box_limits) as ws:
             for step in run_agent(
-                task, winner.model, SandboxEnvironment(ws), runner.prompts, limits
+                task,
+                winner.model,
+                SandboxEnvironment(ws),
+                runner.prompts,
+                limits,
+                native_tools=bool(getattr(roster_entry, "native_tools", False)),
             ):
                 if isinstance(step, StepRan):
                     tool = step.action.tool if step.action else "?"
@@ -144,6 +151,9 @@ def do_command(
         raise
     assert stopped is not None
     success = tests_passed if tests_passed is not None else stopped.reason == "finished"
+    if kind == "research":  # an answer counts when every citation exists in the repo
+        success = stopped.reason == "finished" and bool(stopped.citations)
+        success = success and not stopped.bad_citations
     runner.memory.record_execution(
         auction_id,
         winner.name,
@@ -155,15 +165,26 @@ def do_command(
     )
     applied_where = None
     if kind == "research":
-        _emit(as_json, "Answer", f"\n[bold]answer[/]\n{stopped.summary}", answer=stopped.summary)
+        checked = f"{len(stopped.citations)} citations checked" + (
+            f", [red]{len(stopped.bad_citations)} wrong: {'; '.join(stopped.bad_citations)}[/]"
+            if stopped.bad_citations
+            else ""
+        )
+        _emit(
+            as_json,
+            "Answer",
+            f"\n[bold]answer[/] ({checked})\n{stopped.summary}",
+            answer=stopped.summary,
+            citations=stopped.citations,
+            bad_citations=stopped.bad_citations,
+        )
     elif patch.strip():
         if not as_json:
             out.print(patch.decode(errors="replace"), markup=False, highlight=False)
         mode = _choose_apply(apply, yes)
         if mode in ("worktree", "branch"):
             cost = final.auction_cost_usd + stopped.cost_usd
-            # the litellm model id behind the winning agent (LiteLLMModel keeps its roster entry)
-            model_id = str(getattr(getattr(winner.model, "agent", None), "model", winner.name))
+            model_id = str(getattr(roster_entry, "model", winner.name))
             applied = apply_patch(
                 root,
                 patch,

@@ -50,6 +50,10 @@ class AgentConfig(_Section):
     Default: true for local and OpenAI-compatible providers, false otherwise."""
     api_base: str | None = None
     """Base URL for self-hosted providers (Ollama, vLLM, llama.cpp server)."""
+    tool_calls: bool | None = None
+    """Whether the agent executes with the provider's native tool calls instead of the text
+    action format. Default: true for hosted models litellm knows support function calling,
+    false for local models (small models follow the text format better)."""
 
 
 class ModelCallConfig(_Section):

@@ -33,6 +33,8 @@ class Agent:
     logprobs: bool
     api_base: str | None = None
     local: LocalModel | None = None
+    native_tools: bool = False
+    """Execute with provider tool calls rather than the text action format."""
 
     @property
     def price(self) -> float | None:
@@ -68,18 +70,22 @@ def _local_agent(spec: LocalModel, settings: Settings, config: AgentConfig | Non
         context=(config.context if config and config.context else settings.local.n_ctx),
         logprobs=True if config is None or config.logprobs is None else config.logprobs,
         local=spec,
+        native_tools=bool(config and config.tool_calls),
     )
 
 
 def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
     price_in, price_out, context = config.price_in, config.price_out, config.context
-    if resolve_prices and (price_in is None or price_out is None or context is None):
+    native_tools = config.tool_calls
+    unknown = None in (price_in, price_out, context, native_tools)
+    if resolve_prices and unknown:
         from sale_tui.models.client import price_map_lookup  # lazy: imports litellm
 
         known = price_map_lookup(config.model)
         price_in = price_in if price_in is not None else known.price_in
         price_out = price_out if price_out is not None else known.price_out
         context = context or known.context
+        native_tools = known.tool_calls if native_tools is None else native_tools
     return Agent(
         name=config.name,
         model=config.model,
@@ -88,6 +94,7 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
         context=context,
         logprobs=_default_logprobs(config.model) if config.logprobs is None else config.logprobs,
         api_base=config.api_base,
+        native_tools=bool(native_tools),
     )
 
 

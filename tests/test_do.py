@@ -7,6 +7,10 @@ the repo and what the memory keeps, never on the quality of its work.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,6 +83,65 @@ def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) ->
     execution = db.execute("SELECT agent, status, tests_passed FROM executions").fetchone()
     assert execution[0] == "tiny"
     assert execution[1] == ("success" if finished["success"] else "failure")
+
+
+def test_ctrl_c_during_execution_leaves_no_container_and_an_unchanged_repo(
+    home: Path, tmp_path: Path, with_smollm: Path
+) -> None:
+    import docker
+
+    repo = make_repo(tmp_path / "repo")
+    # Whatever the agent does, the repo's tests take a minute, so the container is still
+    # there when the interrupt arrives (the agent's own steps may all be over by then).
+    (repo / "conftest.py").write_text("import time\n\ntime.sleep(60)\n")
+    (repo / "test_calc.py").write_text(
+        "from calc import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "slow tests")
+    before = tree_state(repo)
+    head = git(repo, "rev-parse", "HEAD")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sale_tui",
+            "do",
+            "Fix add()",
+            "--repo",
+            str(repo),
+            "--json",
+            "--apply",
+            "worktree",
+            "--max-steps",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert process.stdout is not None
+    auction_id = None
+    for line in process.stdout:
+        event = json.loads(line)
+        auction_id = event.get("auction_id", auction_id)
+        if event["event"] == "StepRan":  # the sandbox is up and the winner is working
+            break
+    assert auction_id is not None
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=90)
+    assert process.returncode == 130, process.stderr.read() if process.stderr else ""
+    client = docker.from_env()
+    left = client.containers.list(all=True, filters={"label": f"sale-tui.sandbox.job={auction_id}"})
+    assert left == []
+    assert tree_state(repo) == before and git(repo, "rev-parse", "HEAD") == head
+    db = open_database(home / "data" / "memory.db")
+    assert db.execute("SELECT count(*) FROM auctions WHERE id = ?", [auction_id]).fetchone() == (1,)
+    execution = db.execute(
+        "SELECT status FROM executions WHERE auction_id = ?", [auction_id]
+    ).fetchone()
+    assert execution == ("interrupted",)
 
 
 def test_do_refuses_a_dirty_tree_without_a_choice(home: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ SAMPLE = {
     "max_tokens": 128,
     "plan": "PLAN-TEXT",
     "test_command": "TEST-COMMAND",
+    "native_tools": False,
     "pairs": [PlanPair("PAST-JOB", "a", "LOSING-PLAN", "b", "WINNING-PLAN", "success", 0.5)],
 }
 
@@ -51,3 +52,13 @@ def test_missing_role_and_bad_syntax_are_config_errors(tmp_path: Path) -> None:
     (tmp_path / "bid.j2").write_text("{% if %}")
     with pytest.raises(ConfigError, match=r"bid\.j2"):
         library.render("bid", job="x")
+
+
+@pytest.mark.parametrize("role", ["execute_coding", "execute_research"])
+def test_execution_prompts_describe_the_action_format_the_loop_expects(role: str) -> None:
+    library = PromptLibrary()
+    common = {k: SAMPLE[k] for k in ("job", "plan", "test_command", "repo_summary")}
+    text_format = library.render(role, **common, native_tools=False)
+    native = library.render(role, **common, native_tools=True)
+    assert "ACTION: finish" in text_format
+    assert "ACTION:" not in native and "tool call" in native

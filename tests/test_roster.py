@@ -53,6 +53,19 @@ def test_hosted_prices_come_from_litellms_price_map() -> None:
     assert agent.logprobs is True
 
 
+def test_native_tool_calls_default_to_what_the_price_map_says() -> None:
+    settings = Settings(
+        agents=(
+            AgentConfig(name="mini", model="gpt-4o-mini"),
+            AgentConfig(name="mini-text", model="gpt-4o-mini", tool_calls=False),
+            AgentConfig(name="ollama", model="ollama/qwen2.5-coder:7b"),
+            AgentConfig(name="tiny", model="sale-local/smollm2-135m"),
+        )
+    )
+    assert [a.native_tools for a in build_roster(settings)] == [True, False, False, False]
+    assert not any(a.native_tools for a in build_roster(Settings()))
+
+
 def test_unmapped_hosted_model_has_unknown_price_and_is_not_ready(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

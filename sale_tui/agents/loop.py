@@ -1,8 +1,10 @@
 """The winner's step loop: it follows its own winning plan with tools until it finishes or a
 limit stops it. A generator of events, like the auction, so front ends only render.
 
-Each step: ask the model for one action (text format, see ``actions``), run it against the
-``Environment``, and feed the observation back. Older observations are shortened so small
+Each step: ask the model for one action (a native tool call where the provider supports them,
+else the text format of ``actions``), run it against the ``Environment``, and feed the
+observation back. Research answers must cite ``path:line``; a finish whose citations do not
+exist is sent back (twice at most) before it is accepted. Older observations are shortened so small
 context windows last; every limit (steps, tokens, $, wall time) ends the run with its reason.
 """
 
@@ -15,8 +17,10 @@ from typing import Any, Literal, Protocol
 
 from sale_tui.agents import environment as tools
 from sale_tui.agents.actions import STOP, Action, ActionError, parse
+from sale_tui.agents.citations import CitationCheck, check_citations
 from sale_tui.agents.environment import Environment
-from sale_tui.protocols import Message, Model
+from sale_tui.agents.native_tools import from_tool_call, tool_schemas
+from sale_tui.protocols import Message, Model, Reply
 
 StopReason = Literal[
     "finished", "stuck", "max_steps", "max_tokens", "budget", "wall_time", "model_error"
@@ -25,6 +29,9 @@ STUCK_REPEATS = 3
 """The same reply this many times in a row ends the run: it will not do anything new."""
 OLD_OBSERVATION_CHARS = 400
 RECENT_STEPS_IN_FULL = 3
+CITATION_RETRIES = 2
+"""A research answer with missing or wrong citations is sent back this many times at most."""
+NOT_RUN = "Not run: one action per step. Call it again after this one if still needed."
 
 
 class Prompts(Protocol):
@@ -70,6 +77,9 @@ class AgentStopped:
     cost_usd: float
     elapsed_s: float
     detail: str = ""
+    citations: tuple[str, ...] = ()
+    """Research jobs: the answer's path:line citations that exist in the repository."""
+    bad_citations: tuple[str, ...] = ()
 
 
 AgentEvent = StepRan | AgentStopped
@@ -100,10 +110,42 @@ def _shorten_old(messages: list[Message]) -> list[Message]:
     shortened = []
     for index, message in enumerate(messages):
         content = str(message.get("content", ""))
-        if 1 < index < cutoff and message["role"] == "user" and len(content) > 400:
+        old_observation = message["role"] in ("user", "tool") and len(content) > 400
+        if 1 < index < cutoff and old_observation:
             message = {**message, "content": content[:OLD_OBSERVATION_CHARS] + " […]"}
         shortened.append(message)
     return shortened
+
+
+def _read_action(reply: Reply, native_tools: bool) -> Action:
+    """The action a reply asks for. Native-tool models sometimes answer in text: accept it."""
+    if native_tools and reply.tool_calls:
+        return from_tool_call(reply.tool_calls[0])
+    if native_tools and "ACTION:" not in reply.text:
+        raise ActionError("no tool call found: call exactly one of the tools.")
+    return parse(reply.text)
+
+
+def _transcript(reply: Reply, observation: str, native_tools: bool) -> list[Message]:
+    """The assistant turn and the observation, in the shape the provider expects back."""
+    if not (native_tools and reply.tool_calls):
+        return [
+            {"role": "assistant", "content": reply.text},
+            {"role": "user", "content": observation},
+        ]
+    calls = [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in reply.tool_calls
+    ]
+    # Every call needs an answer; only the first one runs (one action per step).
+    answers = [observation] + [NOT_RUN] * (len(calls) - 1)
+    return [
+        {"role": "assistant", "content": reply.text or None, "tool_calls": calls},
+        *(
+            {"role": "tool", "tool_call_id": call["id"], "content": answer}
+            for call, answer in zip(calls, answers, strict=True)
+        ),
+    ]
 
 
 def run_agent(
@@ -112,7 +154,10 @@ def run_agent(
     env: Environment,
     prompts: Prompts,
     limits: AgentLimits | None = None,
+    *,
+    native_tools: bool = False,
 ) -> Iterator[AgentEvent]:
+    """Run the winner's plan. ``native_tools``: use provider tool calls (hosted models)."""
     limits = limits or AgentLimits()
     role = "execute_research" if task.kind == "research" else "execute_coding"
     system = prompts.render(
@@ -121,20 +166,35 @@ def run_agent(
         plan=task.plan,
         test_command=task.test_command or "",
         repo_summary=task.repo_summary,
+        native_tools=native_tools,
     )
     messages: list[Message] = [
         {"role": "system", "content": system},
         {"role": "user", "content": "Begin with your first action."},
     ]
+    schemas = tool_schemas(task.kind) if native_tools else None
     started = time.monotonic()
     tokens, cost = 0, 0.0
     recent: list[str] = []
+    citation_retries = 0
 
     def stopped(
-        reason: StopReason, steps: int, summary: str = "", detail: str = ""
+        reason: StopReason,
+        steps: int,
+        summary: str = "",
+        detail: str = "",
+        cited: CitationCheck | None = None,
     ) -> AgentStopped:
         return AgentStopped(
-            reason, summary, steps, tokens, cost, time.monotonic() - started, detail
+            reason,
+            summary,
+            steps,
+            tokens,
+            cost,
+            time.monotonic() - started,
+            detail,
+            cited.good if cited else (),
+            cited.bad if cited else (),
         )
 
     for step in range(1, limits.max_steps + 1):
@@ -153,7 +213,8 @@ def run_agent(
                 _shorten_old(messages),
                 max_tokens=limits.step_max_tokens,
                 temperature=0.0,
-                stop=STOP,
+                tools=schemas,
+                stop=None if native_tools else STOP,
             )
         except Exception as exc:  # a provider failure ends the run; the reason is kept
             yield stopped(
@@ -163,13 +224,18 @@ def run_agent(
         tokens += reply.usage.total_tokens
         cost += reply.cost_usd
         action: Action | None
+        cited: CitationCheck | None = None
         try:
-            action = parse(reply.text)
+            action = _read_action(reply, native_tools)
+            if action.tool == "finish" and task.kind == "research":
+                cited = check_citations(env, action.arg)
+                if not cited.ok and citation_retries < CITATION_RETRIES:
+                    citation_retries += 1
+                    raise ActionError(cited.feedback())
             observation = _execute(action, env, task)
         except ActionError as error:
             action, observation = None, f"Error: {error}"
-        messages.append({"role": "assistant", "content": reply.text})
-        messages.append({"role": "user", "content": observation})
+        messages.extend(_transcript(reply, observation, native_tools))
         yield StepRan(
             step,
             action,
@@ -180,9 +246,9 @@ def run_agent(
             time.monotonic() - step_started,
         )
         if action is not None and action.tool == "finish":
-            yield stopped("finished", step, summary=action.arg)
+            yield stopped("finished", step, summary=action.arg, cited=cited)
             return
-        recent.append(reply.text.strip())
+        recent.append(reply.text.strip() + repr(reply.tool_calls))
         if len(recent) >= STUCK_REPEATS and len(set(recent[-STUCK_REPEATS:])) == 1:
             yield stopped("stuck", step, detail=f"the same reply {STUCK_REPEATS} times in a row")
             return

@@ -98,7 +98,8 @@ def likert_from_logprobs(reply: Reply) -> float | None:
     total = sum(mass.values())
     if total <= 0:
         return None
-    return sum(digit * p for digit, p in mass.items()) / total
+    # clamped: the weighted mean can land an ulp outside 0-5 (hypothesis found 5.000000000000001)
+    return min(5.0, max(0.0, sum(digit * p for digit, p in mass.items()) / total))
 
 
 def likert_from_text(text: str) -> float | None:

@@ -74,6 +74,7 @@ class KnownModel:
     price_in: float | None
     price_out: float | None
     context: int | None
+    tool_calls: bool = False
 
 
 def price_map_lookup(model: str) -> KnownModel:
@@ -90,7 +91,10 @@ def price_map_lookup(model: str) -> KnownModel:
 
     context = info.get("max_input_tokens") or info.get("max_tokens")
     return KnownModel(
-        per_million("input_cost_per_token"), per_million("output_cost_per_token"), context
+        per_million("input_cost_per_token"),
+        per_million("output_cost_per_token"),
+        context,
+        bool(info.get("supports_function_calling")),
     )
 
 

@@ -1,0 +1,60 @@
+"""Research answers must cite their evidence as ``path:line``; this checks the citations exist.
+
+A citation is good when the file is in the repository snapshot and the line (or range) is
+inside it. It does not judge whether the line supports the claim: that is the user's verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sale_tui.agents.environment import Environment
+
+# path:line or path:start-end, where path has an extension (src/app.py:42, README.md:3-9).
+_CITATION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.\w+):(\d+)(?:-(\d+))?\b")
+
+
+@dataclass(frozen=True)
+class CitationCheck:
+    good: tuple[str, ...]
+    bad: tuple[str, ...]
+    """Each with the reason, e.g. ``app.py:90 (app.py has 40 lines)``."""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.good) and not self.bad
+
+    def feedback(self) -> str:
+        """What the agent is told when the answer cannot be accepted yet."""
+        if not self.good and not self.bad:
+            return (
+                "Not finished: the answer cites no evidence. Cite every claim as path:line "
+                "(for example src/app.py:42), using lines you viewed or searched."
+            )
+        return (
+            "Not finished: these citations do not exist: "
+            + "; ".join(self.bad)
+            + ". View the files and cite lines that are there."
+        )
+
+
+def check_citations(env: Environment, answer: str) -> CitationCheck:
+    good: list[str] = []
+    bad: list[str] = []
+    line_counts: dict[str, int | None] = {}
+    for match in _CITATION.finditer(answer):
+        path, first = match.group(1).removeprefix("./"), int(match.group(2))
+        last = int(match.group(3) or first)
+        if path not in line_counts:
+            content = env.read(path)
+            line_counts[path] = None if content is None else len(content.splitlines())
+        count = line_counts[path]
+        cited = match.group(0)
+        if count is None:
+            bad.append(f"{cited} (no such file)")
+        elif not 1 <= first <= last <= count:
+            bad.append(f"{cited} ({path} has {count} lines)")
+        elif cited not in good:
+            good.append(cited)
+    return CitationCheck(tuple(good), tuple(dict.fromkeys(bad)))
