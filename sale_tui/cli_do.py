@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,11 +90,20 @@ def do_command(
     settings = runner.settings
     test_command = detect_test_command(root) if kind == "coding" else None
     summary = summarize(root)
+    clock = time.monotonic()
+    seconds: dict[str, float] = {}  # wall time per phase, for the summary
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        seconds[phase] = round(time.monotonic() - clock, 2)
+        clock = time.monotonic()
+
     final, _ = stream_auction(
         runner,
-        runner.run(Job(job, kind, summarize(root)), budget_usd=budget, repo=str(root)),
+        runner.run(Job(job, kind, summary), budget_usd=budget, repo=str(root)),
         as_json,
     )
+    lap("auction")
     if not isinstance(final, WinnerChosen):
         sys.exit(1)
     auction_id = runner.auction_ids[-1]
@@ -134,6 +144,7 @@ def do_command(
                         f"[bold]agent stopped[/]: {step.reason} after {step.steps} steps",
                         **dataclasses.asdict(step),
                     )
+            lap("execution")
             if test_command:
                 result = ws.run(test_command)
                 tests_passed = result.ok
@@ -146,6 +157,7 @@ def do_command(
                     output=result.output[-2000:],
                 )
             patch = ws.patch()
+            lap("tests")
     except KeyboardInterrupt:
         runner.memory.record_execution(auction_id, winner.name, "interrupted")
         raise
@@ -165,7 +177,8 @@ def do_command(
     )
     applied_where = None
     if kind == "research":
-        checked = f"{len(stopped.citations)} citations checked" + (
+        count = len(stopped.citations)
+        checked = f"{count} citation{'' if count == 1 else 's'} checked" + (
             f", [red]{len(stopped.bad_citations)} wrong: {'; '.join(stopped.bad_citations)}[/]"
             if stopped.bad_citations
             else ""
@@ -208,7 +221,8 @@ def do_command(
         f"[bold]{'done' if success else 'failed'}[/] · winner {winner.name} · tests "
         f"{'passed' if tests_passed else 'failed' if tests_passed is False else 'n/a'} · "
         f"auction ${final.auction_cost_usd:.7f} ({final.auction_tokens} tokens) + execution "
-        f"${stopped.cost_usd:.7f} ({stopped.tokens} tokens)"
+        f"${stopped.cost_usd:.7f} ({stopped.tokens} tokens) · "
+        + " + ".join(f"{s:.0f} s {phase}" for phase, s in seconds.items())
         + (f" · applied to {applied_where}" if applied_where else ""),
         auction_id=auction_id,
         success=success,
@@ -217,6 +231,9 @@ def do_command(
         patch_bytes=len(patch),
         auction_cost_usd=final.auction_cost_usd,
         execution_cost_usd=stopped.cost_usd,
+        auction_tokens=final.auction_tokens,
+        execution_tokens=stopped.tokens,
+        seconds=seconds,
     )
     if not success:
         sys.exit(1)

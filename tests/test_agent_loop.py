@@ -148,9 +148,28 @@ def test_edits_survive_copied_line_numbers_and_wrong_indentation(
     assert steps[2].observation.startswith("Tests PASSED")
 
 
+def test_swapped_search_and_replace_blocks_are_named_not_applied(
+    env: SandboxEnvironment,
+) -> None:
+    # what Qwen-0.5B wrote on the demo job: the fixed code as SEARCH, the current code as REPLACE
+    model = script(
+        "ACTION: edit calc.py\n<<<<<<< SEARCH\n    def add(a, b):\n        return a + b\n"
+        "=======\n    def add(a, b):\n        return a - b\n>>>>>>> REPLACE",
+        "ACTION: finish gave up",
+    )
+    steps = [e for e in run(model, env) if isinstance(e, StepRan)]
+    assert "blocks look swapped" in steps[0].observation
+    assert env.workspace.patch() == b""
+
+
 def test_an_agent_repeating_itself_is_stopped_as_stuck(env: SandboxEnvironment) -> None:
     model = script("ACTION: view calc.py", *["ACTION: run echo again"] * 5)
     events = run(model, env)
     final = events[-1]
     assert isinstance(final, AgentStopped) and final.reason == "stuck"
     assert final.steps == 4  # one view, then three identical replies
+    # the repeats are not piled up in the transcript (small models copy them): the last
+    # request holds the reply once, with a note that it was sent again
+    last = model.requests[-1].messages
+    assert [m["content"] for m in last].count("ACTION: run echo again") == 1
+    assert "exactly the same action again" in last[-1]["content"]

@@ -134,7 +134,7 @@ def test_citations_are_checked_against_the_repository(env: SandboxEnvironment) -
     checked = check_citations(
         env, "add is at calc.py:1-2 and ./calc.py:2; see calc.py:9, nope.py:1 and calc.py:0"
     )
-    assert checked.good == ("calc.py:1-2", "./calc.py:2")
+    assert checked.good == ("calc.py:1-2", "calc.py:2")
     assert checked.bad == (
         "calc.py:9 (calc.py has 2 lines)",
         "nope.py:1 (no such file)",
@@ -142,6 +142,9 @@ def test_citations_are_checked_against_the_repository(env: SandboxEnvironment) -
     )
     assert not checked.ok and "do not exist" in checked.feedback()
     assert "cites no evidence" in check_citations(env, "it adds numbers").feedback()
+    # the prose form models write (Qwen-1.5B: "`calc.py` on line 1")
+    prose = check_citations(env, "defined in `calc.py` on line 1; see calc.py, lines 1 to 2")
+    assert prose.good == ("calc.py:1", "calc.py:1-2") and prose.ok
 
 
 @pytest.mark.sandbox

@@ -78,6 +78,9 @@ def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) ->
     assert result.returncode == (0 if finished["success"] else 1)
     tests_ran = next(e for e in events if e["event"] == "TestsRan")
     assert tests_ran["passed"] is finished["tests_passed"]
+    assert set(finished["seconds"]) == {"auction", "execution", "tests"}
+    assert all(s >= 0 for s in finished["seconds"].values())
+    assert finished["auction_tokens"] > 0 and finished["execution_tokens"] > 0
     assert tree_state(repo) == before  # --apply no: nothing reached the repo
     db = open_database(home / "data" / "memory.db")
     execution = db.execute("SELECT agent, status, tests_passed FROM executions").fetchone()

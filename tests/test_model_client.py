@@ -105,6 +105,27 @@ def test_retries_give_up_with_a_clear_error(agent: Agent, monkeypatch: pytest.Mo
     assert info.value.fix
 
 
+def test_a_full_context_window_is_not_retried(
+    agent: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    litellm = client.litellm_module()
+    attempts: list[int] = []
+
+    def full(**kwargs: Any) -> Any:
+        attempts.append(1)
+        # what litellm raised for the local engine, seen on a real 0.5B run
+        raise litellm.APIConnectionError(
+            "Requested tokens (4125) exceed context window of 4096",
+            llm_provider="sale-local",
+            model=agent.model,
+        )
+
+    monkeypatch.setattr(litellm, "completion", full)
+    with pytest.raises(ProviderError, match="context window"):
+        LiteLLMModel(agent, fast(retries=3)).complete(MESSAGES)
+    assert len(attempts) == 1
+
+
 def test_auth_errors_are_not_retried(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> None:
     litellm = client.litellm_module()
     attempts: list[int] = []

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 from sale_tui.agents.environment import Environment
 
-# path:line or path:start-end, where path has an extension (src/app.py:42, README.md:3-9).
-_CITATION = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.\w+):(\d+)(?:-(\d+))?\b")
+_PATH = r"(?<![\w/.-])(?P<path>(?:[\w.-]+/)*[\w.-]+\.\w+)"
+# path:line or path:start-end, where path has an extension (src/app.py:42, README.md:3-9), and
+# the prose form models write as often: "`calc.py` on line 1", "app.py, lines 3 to 9".
+_CITATION = re.compile(
+    _PATH
+    + r"(?::(?P<first>\d+)(?:-(?P<last>\d+))?\b"
+    + r"|`?,?\s+(?:(?:on|at|in)\s+)?lines?\s+(?P<pfirst>\d+)"
+    + r"(?:\s*(?:-|–|to|and)\s*(?P<plast>\d+))?\b)"
+)
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,14 @@ def check_citations(env: Environment, answer: str) -> CitationCheck:
     bad: list[str] = []
     line_counts: dict[str, int | None] = {}
     for match in _CITATION.finditer(answer):
-        path, first = match.group(1).removeprefix("./"), int(match.group(2))
-        last = int(match.group(3) or first)
+        path = match.group("path").removeprefix("./")
+        first = int(match.group("first") or match.group("pfirst"))
+        last = int(match.group("last") or match.group("plast") or first)
         if path not in line_counts:
             content = env.read(path)
             line_counts[path] = None if content is None else len(content.splitlines())
         count = line_counts[path]
-        cited = match.group(0)
+        cited = f"{path}:{first}" + (f"-{last}" if last != first else "")
         if count is None:
             bad.append(f"{cited} (no such file)")
         elif not 1 <= first <= last <= count:

@@ -81,6 +81,13 @@ def edit(env: Environment, path: str, old: str, new: str) -> str:
     if loose is not None:
         env.write(path, loose)
         return f"Edited {path}: replaced {len(old.splitlines())} line(s) (indentation adjusted)."
+    if new.strip() and _replace_ignoring_indentation(content, new, new) is not None:
+        # Small models sometimes write the blocks the wrong way round; say so, do not guess.
+        return (
+            f"Error: the SEARCH text is not in {path}, but the REPLACE text already is: the "
+            "blocks look swapped. SEARCH must copy the lines as they are now, REPLACE gives "
+            "the new lines."
+        )
     close = difflib.get_close_matches(
         old.strip().splitlines()[0] if old.strip() else "", content.splitlines(), n=3, cutoff=0.5
     )

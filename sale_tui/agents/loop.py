@@ -26,7 +26,9 @@ StopReason = Literal[
     "finished", "stuck", "max_steps", "max_tokens", "budget", "wall_time", "model_error"
 ]
 STUCK_REPEATS = 3
-"""The same reply this many times in a row ends the run: it will not do anything new."""
+"""The same reply this many times in a row ends the run: it will not do anything new.
+(Sampling the repeats hotter was tried: Qwen-0.5B then wandered into malformed edits until
+its context was full, 23,154 tokens instead of 3,756, and still failed.)"""
 OLD_OBSERVATION_CHARS = 400
 RECENT_STEPS_IN_FULL = 3
 CITATION_RETRIES = 2
@@ -115,6 +117,16 @@ def _shorten_old(messages: list[Message]) -> list[Message]:
             message = {**message, "content": content[:OLD_OBSERVATION_CHARS] + " […]"}
         shortened.append(message)
     return shortened
+
+
+def _trailing_repeats(replies: list[str]) -> int:
+    """How many of the last replies are the same as the very last one."""
+    count = 0
+    for reply in reversed(replies):
+        if reply != replies[-1]:
+            break
+        count += 1
+    return count
 
 
 def _read_action(reply: Reply, native_tools: bool) -> Action:
@@ -225,17 +237,30 @@ def run_agent(
         cost += reply.cost_usd
         action: Action | None
         cited: CitationCheck | None = None
+        sent_back = False  # a research answer whose citations do not hold yet
         try:
             action = _read_action(reply, native_tools)
             if action.tool == "finish" and task.kind == "research":
                 cited = check_citations(env, action.arg)
-                if not cited.ok and citation_retries < CITATION_RETRIES:
-                    citation_retries += 1
-                    raise ActionError(cited.feedback())
-            observation = _execute(action, env, task)
+                sent_back = not cited.ok and citation_retries < CITATION_RETRIES
+            if sent_back:
+                citation_retries += 1
+                observation = f"Error: {cited.feedback() if cited else ''}"
+            else:
+                observation = _execute(action, env, task)
         except ActionError as error:
             action, observation = None, f"Error: {error}"
-        messages.extend(_transcript(reply, observation, native_tools))
+        key = reply.text.strip() + repr(reply.tool_calls)
+        if recent and key == recent[-1] and not native_tools:
+            # Not appended again: a transcript of identical turns makes a small model copy
+            # them even when sampled hot. The last observation says it was tried again.
+            messages[-1] = {
+                "role": "user",
+                "content": f"{observation}\n(You sent exactly the same action again and got the "
+                "same result. Try something different.)",
+            }
+        else:
+            messages.extend(_transcript(reply, observation, native_tools))
         yield StepRan(
             step,
             action,
@@ -245,11 +270,11 @@ def run_agent(
             reply.cost_usd,
             time.monotonic() - step_started,
         )
-        if action is not None and action.tool == "finish":
+        if action is not None and action.tool == "finish" and not sent_back:
             yield stopped("finished", step, summary=action.arg, cited=cited)
             return
-        recent.append(reply.text.strip() + repr(reply.tool_calls))
-        if len(recent) >= STUCK_REPEATS and len(set(recent[-STUCK_REPEATS:])) == 1:
+        recent.append(key)
+        if _trailing_repeats(recent) >= STUCK_REPEATS:
             yield stopped("stuck", step, detail=f"the same reply {STUCK_REPEATS} times in a row")
             return
     yield stopped("max_steps", limits.max_steps, detail=f"{limits.max_steps} steps")

@@ -27,7 +27,8 @@ from sale_tui.errors import (
     UnknownModelError,
 )
 from sale_tui.models.catalog import LOCAL_MODELS, LOCAL_PROVIDER
-from sale_tui.protocols import Message, Reply, TokenLogprob, ToolCall, Usage
+from sale_tui.models.responses import logprobs_of, tool_calls_of, usage_of
+from sale_tui.protocols import Message, Reply, Usage
 from sale_tui.roster import Agent
 
 _import_lock = threading.Lock()
@@ -131,9 +132,11 @@ _TRANSIENT_NAMES = {
 
 
 def _is_transient(exc: BaseException) -> bool:
-    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__) and not isinstance(
-        exc, _StreamBroken
-    )
+    if isinstance(exc, _StreamBroken) or "context window" in str(exc).lower():
+        # litellm wraps the local engine's "exceed context window" in APIConnectionError;
+        # the same request would fail the same way.
+        return False
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
 
 
 class _StreamBroken(Exception):
@@ -185,52 +188,6 @@ def translate_error(exc: BaseException, agent: Agent, attempts: int) -> SaleErro
             fix="try again later, or raise models.retries in the config",
         )
     return ProviderError(f"{who}: {message}", fix="check the request and the provider's status")
-
-
-def _usage(response: Any) -> Usage:
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return Usage()
-    return Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
-
-
-def _logprobs(choice: Any) -> tuple[tuple[TokenLogprob, ...] | None, str | None]:
-    raw = getattr(choice, "logprobs", None)
-    if raw is None:
-        return None, None
-    content = raw.get("content") if isinstance(raw, dict) else getattr(raw, "content", None)
-    if not content:
-        return None, None
-
-    def field(item: Any, name: str) -> Any:
-        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-
-    tokens = []
-    exact = True
-    for item in content:
-        entropy = field(item, "entropy")
-        exact = exact and entropy is not None
-        top = tuple(
-            (str(field(alt, "token")), float(field(alt, "logprob")))
-            for alt in (field(item, "top_logprobs") or ())
-        )
-        tokens.append(
-            TokenLogprob(
-                str(field(item, "token")),
-                float(field(item, "logprob")),
-                top,
-                None if entropy is None else float(entropy),
-            )
-        )
-    return tuple(tokens), ("exact" if exact else "top_k")
-
-
-def _tool_calls(message: Any) -> tuple[ToolCall, ...]:
-    calls = getattr(message, "tool_calls", None) or ()
-    return tuple(
-        ToolCall(str(call.id), str(call.function.name), str(call.function.arguments or ""))
-        for call in calls
-    )
 
 
 class LiteLLMModel:
@@ -382,8 +339,8 @@ class LiteLLMModel:
         except Exception as exc:
             raise translate_error(exc, self.agent, attempts) from exc
         choice = response.choices[0]
-        usage = _usage(response)
-        tokens, kind = _logprobs(choice)
+        usage = usage_of(response)
+        tokens, kind = logprobs_of(choice)
         hidden = getattr(response, "_hidden_params", None) or {}
         return Reply(
             agent=self.agent.name,
@@ -392,7 +349,7 @@ class LiteLLMModel:
             usage=usage,
             cost_usd=self.cost_usd(usage),
             finish_reason=choice.finish_reason,
-            tool_calls=_tool_calls(choice.message),
+            tool_calls=tool_calls_of(choice.message),
             logprobs=tokens,
             logprob_kind=kind,  # type: ignore[arg-type]
             vocab_size=hidden.get("vocab_size") if isinstance(hidden, dict) else None,

@@ -24,6 +24,7 @@ class Request:
     logprobs: bool
     top_logprobs: int | None
     tools: Sequence[dict[str, Any]] | None
+    temperature: float | None = None
 
     @property
     def prompt(self) -> str:
@@ -81,7 +82,12 @@ class ScriptedModel:
         repetition_penalty: float | None = None,
     ) -> Reply:
         request = Request(
-            list(messages), max_tokens, logprobs and self.supports_logprobs, top_logprobs, tools
+            list(messages),
+            max_tokens,
+            logprobs and self.supports_logprobs,
+            top_logprobs,
+            tools,
+            temperature,
         )
         with self._lock:
             self.requests.append(request)
