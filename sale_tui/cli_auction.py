@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -55,19 +54,25 @@ def build_runner(agent_names: list[str] | None) -> AuctionRunner:
 
 
 def stream_auction(
-    runner: AuctionRunner, events: Generator[AuctionEvent, None, None], as_json: bool
+    runner: AuctionRunner,
+    events: Generator[Any, None, None],
+    as_json: bool,
+    *,
+    stop_at_winner: bool = False,
 ) -> tuple[AuctionEvent | None, list[ScoredBid]]:
     """Print an auction's events live (lines or JSON); return the last event and scored bids.
 
-    closing() ends the generator on Ctrl-C too, so the runner marks the auction interrupted
-    before the process exits (130), instead of whenever the generator is collected.
+    The generator is closed on Ctrl-C too, so the runner marks the auction interrupted before
+    the process exits (130), instead of whenever the generator is collected.
+    ``stop_at_winner``: return at the auction's last event and leave the generator open (``do``
+    goes on with the same job's execution events).
     """
     from sale_tui.auction.events import AuctionFailed, BidScored, WinnerChosen
     from sale_tui.render import event_line, event_to_json
 
     final: AuctionEvent | None = None
     scored: list[ScoredBid] = []
-    with closing(events):
+    try:
         for event in events:
             if as_json:
                 print(event_to_json(event, auction_id=runner.auction_ids[-1]), flush=True)
@@ -79,6 +84,11 @@ def stream_auction(
                 scored.append(event.scored)
             if isinstance(event, WinnerChosen | AuctionFailed):
                 final = event
+                if stop_at_winner:
+                    return final, scored
+    except BaseException:
+        events.close()
+        raise
     return final, scored
 
 

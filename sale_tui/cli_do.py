@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import time
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,15 +60,13 @@ def do_command(
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
 ) -> None:
     """Run a job: the auction picks an agent, which works in a sandbox; review and apply."""
-    from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, StepRan, run_agent
-    from sale_tui.auction import Job
-    from sale_tui.auction.events import WinnerChosen
+    from sale_tui.agents import AgentStopped, StepRan
     from sale_tui.cli_auction import build_runner, stream_auction
     from sale_tui.cli_sandbox import choose_snapshot_mode
     from sale_tui.jobs import detect_test_command, infer_kind
-    from sale_tui.repo import apply_patch, open_repo, snapshot, summarize
-    from sale_tui.sandboxes import SandboxLimits, Workspace, status
-    from sale_tui.sandboxes.environment import SandboxEnvironment
+    from sale_tui.pipeline import JobPipeline, JobRequest, PatchReady, TestsRan
+    from sale_tui.repo import open_repo, snapshot, summarize
+    from sale_tui.sandboxes import status
 
     if apply not in APPLY_MODES:
         raise UsageError(f"unknown --apply '{apply}'", fix="use ask, branch, worktree or no")
@@ -87,96 +85,58 @@ def do_command(
     snap = snapshot(root, with_uncommitted=choose_snapshot_mode(root, with_uncommitted))
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
     runner = build_runner(names)
-    settings = runner.settings
-    test_command = detect_test_command(root) if kind == "coding" else None
-    summary = summarize(root)
-    clock = time.monotonic()
-    seconds: dict[str, float] = {}  # wall time per phase, for the summary
-
-    def lap(phase: str) -> None:
-        nonlocal clock
-        seconds[phase] = round(time.monotonic() - clock, 2)
-        clock = time.monotonic()
-
-    final, _ = stream_auction(
-        runner,
-        runner.run(Job(job, kind, summary), budget_usd=budget, repo=str(root)),
-        as_json,
+    request = JobRequest(
+        job,
+        kind,  # type: ignore[arg-type]
+        root,
+        snap,
+        summarize(root),
+        detect_test_command(root) if kind == "coding" else None,
+        budget,
+        max_steps,
     )
-    lap("auction")
-    if not isinstance(final, WinnerChosen):
+    pipeline = JobPipeline(runner, request)
+    events = pipeline.run()
+    # The auction part prints as `sale-tui auction` does; stream_auction stops at its end.
+    stream_auction(runner, events, as_json, stop_at_winner=True)
+    if pipeline.winner_event is None:
         sys.exit(1)
-    auction_id = runner.auction_ids[-1]
-    winner = next(a for a in runner.agents if a.name == final.winner.agent)
-    # the roster entry behind the winning agent (LiteLLMModel keeps it): model id, tool calls
-    roster_entry = getattr(winner.model, "agent", None)
-    left = None if budget is None else max(budget - final.auction_cost_usd, 0.0)
-    limits = AgentLimits(max_steps=max_steps, budget_usd=left)
-    task = AgentTask(job, final.winner.bid.text, kind, test_command, summary)
-    box_limits = SandboxLimits.from_config(settings.sandbox)
-    stopped: AgentStopped | None = None
-    tests_passed: bool | None = None
-    try:
-        with Workspace(snap, auction_id, settings.sandbox.image, box_limits) as ws:
-            for step in run_agent(
-                task,
-                winner.model,
-                SandboxEnvironment(ws),
-                runner.prompts,
-                limits,
-                native_tools=bool(getattr(roster_entry, "native_tools", False)),
-            ):
-                if isinstance(step, StepRan):
-                    tool = step.action.tool if step.action else "?"
-                    _emit(
-                        as_json,
-                        "StepRan",
-                        f"  step {step.step} [cyan]{tool}[/] "
-                        f"{(step.action.arg if step.action else '')[:60]} → "
-                        f"{step.observation.splitlines()[0][:70] if step.observation else ''}",
-                        **dataclasses.asdict(step),
-                    )
-                else:
-                    stopped = step
-                    _emit(
-                        as_json,
-                        "AgentStopped",
-                        f"[bold]agent stopped[/]: {step.reason} after {step.steps} steps",
-                        **dataclasses.asdict(step),
-                    )
-            lap("execution")
-            if test_command:
-                result = ws.run(test_command)
-                tests_passed = result.ok
+    with closing(events):
+        for event in events:
+            if isinstance(event, StepRan):
+                tool = event.action.tool if event.action else "?"
+                _emit(
+                    as_json,
+                    "StepRan",
+                    f"  step {event.step} [cyan]{tool}[/] "
+                    f"{(event.action.arg if event.action else '')[:60]} → "
+                    f"{event.observation.splitlines()[0][:70] if event.observation else ''}",
+                    **dataclasses.asdict(event),
+                )
+            elif isinstance(event, AgentStopped):
+                _emit(
+                    as_json,
+                    "AgentStopped",
+                    f"[bold]agent stopped[/]: {event.reason} after {event.steps} steps",
+                    **dataclasses.asdict(event),
+                )
+            elif isinstance(event, TestsRan):
+                verdict = "[green]passed" if event.passed else "[red]failed"
                 _emit(
                     as_json,
                     "TestsRan",
-                    f"tests {'[green]passed' if result.ok else '[red]failed'}[/] ({test_command})",
-                    command=test_command,
-                    passed=result.ok,
-                    output=result.output[-2000:],
+                    f"tests {verdict}[/] ({event.command})",
+                    **dataclasses.asdict(event),
                 )
-            patch = ws.patch()
-            lap("tests")
-    except KeyboardInterrupt:
-        runner.memory.record_execution(auction_id, winner.name, "interrupted")
-        raise
-    assert stopped is not None
-    success = tests_passed if tests_passed is not None else stopped.reason == "finished"
-    if kind == "research":  # an answer counts when every citation exists in the repo
-        success = stopped.reason == "finished" and bool(stopped.citations)
-        success = success and not stopped.bad_citations
-    runner.memory.record_execution(
-        auction_id,
-        winner.name,
-        "success" if success else "failure",
-        tests_passed=tests_passed,
-        tokens=stopped.tokens,
-        cost_usd=stopped.cost_usd,
-        detail=f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason,
-    )
-    applied_where = None
-    if kind == "research":
+            elif isinstance(event, PatchReady):
+                _review(pipeline, apply, yes, as_json)
+    _finish(pipeline, as_json)
+
+
+def _review(pipeline: Any, apply: str, yes: bool, as_json: bool) -> None:
+    """Research: show the answer. Coding: show the diff and apply it as asked."""
+    stopped = pipeline.stopped
+    if pipeline.request.kind == "research":
         count = len(stopped.citations)
         checked = f"{count} citation{'' if count == 1 else 's'} checked" + (
             f", [red]{len(stopped.bad_citations)} wrong: {'; '.join(stopped.bad_citations)}[/]"
@@ -191,49 +151,30 @@ def do_command(
             citations=stopped.citations,
             bad_citations=stopped.bad_citations,
         )
-    elif patch.strip():
-        if not as_json:
-            out.print(patch.decode(errors="replace"), markup=False, highlight=False)
-        mode = _choose_apply(apply, yes)
-        if mode in ("worktree", "branch"):
-            cost = final.auction_cost_usd + stopped.cost_usd
-            model_id = str(getattr(roster_entry, "model", winner.name))
-            applied = apply_patch(
-                root,
-                patch,
-                snap,
-                mode=mode,  # type: ignore[arg-type]
-                branch=f"sale/{auction_id}",
-                title=job,
-                trailers={
-                    "Sale-Auction": auction_id,
-                    "Sale-Agent": winner.name,
-                    "Sale-Model": model_id,
-                    "Sale-Cost-USD": f"{cost:.8f}",
-                },
-            )
-            runner.memory.record_application(auction_id, str(root), applied, patch)
-            runner.memory.record_verdict(auction_id, "accepted")
-            applied_where = applied.branch or "worktree"
+        return
+    if not pipeline.patch.strip():
+        return
+    if not as_json:
+        out.print(pipeline.patch.decode(errors="replace"), markup=False, highlight=False)
+    mode = _choose_apply(apply, yes)
+    if mode in ("worktree", "branch"):
+        pipeline.apply(mode)
+    elif apply == "ask" and not yes and sys.stdin.isatty():
+        pipeline.reject()  # the user saw the diff and said no
+
+
+def _finish(pipeline: Any, as_json: bool) -> None:
+    done = pipeline.finished()
+    tests = {True: "passed", False: "failed", None: "n/a"}[done.tests_passed]
     _emit(
         as_json,
         "JobFinished",
-        f"[bold]{'done' if success else 'failed'}[/] · winner {winner.name} · tests "
-        f"{'passed' if tests_passed else 'failed' if tests_passed is False else 'n/a'} · "
-        f"auction ${final.auction_cost_usd:.7f} ({final.auction_tokens} tokens) + execution "
-        f"${stopped.cost_usd:.7f} ({stopped.tokens} tokens) · "
-        + " + ".join(f"{s:.0f} s {phase}" for phase, s in seconds.items())
-        + (f" · applied to {applied_where}" if applied_where else ""),
-        auction_id=auction_id,
-        success=success,
-        tests_passed=tests_passed,
-        applied=applied_where,
-        patch_bytes=len(patch),
-        auction_cost_usd=final.auction_cost_usd,
-        execution_cost_usd=stopped.cost_usd,
-        auction_tokens=final.auction_tokens,
-        execution_tokens=stopped.tokens,
-        seconds=seconds,
+        f"[bold]{'done' if done.success else 'failed'}[/] · winner {done.winner} · tests "
+        f"{tests} · auction ${done.auction_cost_usd:.7f} ({done.auction_tokens} tokens) + "
+        f"execution ${done.execution_cost_usd:.7f} ({done.execution_tokens} tokens) · "
+        + " + ".join(f"{s:.0f} s {phase}" for phase, s in done.seconds.items())
+        + (f" · applied to {done.applied}" if done.applied else ""),
+        **dataclasses.asdict(done),
     )
-    if not success:
+    if not done.success:
         sys.exit(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from sale_tui.auction import AuctionAgent
 from sale_tui.models.scripted import Request, Scripted, ScriptedModel, digit_distribution
@@ -11,6 +11,8 @@ from sale_tui.protocols import TokenLogprob
 
 def role_of(request: Request) -> str:
     prompt = request.prompt
+    if "You won the job below" in prompt:
+        return "execute"
     if "Reply with a single digit" in prompt:
         return "jury"
     if "rewrite your plan" in prompt:
@@ -37,11 +39,18 @@ def bidder(
     scores: Mapping[str, float] | Callable[[str], float] | None = None,
     parallel: bool = False,
     logprobs: bool = True,
+    actions: Sequence[str] = ("ACTION: finish nothing to do",),
 ) -> AuctionAgent:
-    """A scripted agent: its bid, its refined bid, and the 0-5 score it gives each plan."""
+    """A scripted agent: its bid, its refined bid, the 0-5 score it gives each plan, and
+    the actions it takes if it wins (one per step; the last one repeats)."""
+    steps = iter(actions)
+    last = [actions[-1]]
 
     def respond(request: Request) -> Scripted | str | Exception:
         role = role_of(request)
+        if role == "execute":
+            last[0] = next(steps, last[0])
+            return last[0]
         if role == "bid":
             return plan_reply(plan) if logprobs else plan
         if role == "refine":

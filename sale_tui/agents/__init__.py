@@ -1,5 +1,12 @@
 """Execution agents: the winner's step loop over tools (pure: no I/O library imports)."""
 
-from sale_tui.agents.loop import AgentLimits, AgentStopped, AgentTask, StepRan, run_agent
+from sale_tui.agents.loop import (
+    AgentEvent,
+    AgentLimits,
+    AgentStopped,
+    AgentTask,
+    StepRan,
+    run_agent,
+)
 
-__all__ = ["AgentLimits", "AgentStopped", "AgentTask", "StepRan", "run_agent"]
+__all__ = ["AgentEvent", "AgentLimits", "AgentStopped", "AgentTask", "StepRan", "run_agent"]

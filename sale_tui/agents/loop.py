@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
 from sale_tui.agents import environment as tools
 from sale_tui.agents.actions import STOP, Action, ActionError, parse
@@ -84,7 +84,7 @@ class AgentStopped:
     bad_citations: tuple[str, ...] = ()
 
 
-AgentEvent = StepRan | AgentStopped
+AgentEvent: TypeAlias = StepRan | AgentStopped
 
 
 def _execute(action: Action, env: Environment, task: AgentTask) -> str:

@@ -1,0 +1,231 @@
+"""One job end to end, as a generator of events that both front ends render.
+
+auction (``runner``) → the winner's steps in a sandbox on the repo snapshot → the repo's tests →
+the patch; the outcome goes into the memory as soon as it is known. Applying the patch is a
+separate call (``apply``), because the front ends decide how: ``do`` asks or follows ``--apply``,
+the TUI reviews hunk by hunk. Closing the generator early (Ctrl-C, the TUI's stop) removes the
+container and records the execution as interrupted; the user's repo is never touched before
+``apply``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, run_agent
+from sale_tui.auction import Job
+from sale_tui.auction.events import AuctionEvent, WinnerChosen
+from sale_tui.repo import Snapshot, apply_patch
+from sale_tui.runner import AuctionRunner
+from sale_tui.sandboxes import SandboxLimits, Workspace
+from sale_tui.sandboxes.environment import SandboxEnvironment
+
+
+@dataclass(frozen=True)
+class TestsRan:
+    __test__ = False  # not a pytest test class, despite the name
+
+    command: str
+    passed: bool
+    output: str
+
+
+@dataclass(frozen=True)
+class PatchReady:
+    patch: bytes
+    """``git diff --binary`` of the sandbox against the snapshot; empty when nothing changed."""
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    auction_id: str
+    winner: str | None
+    success: bool
+    tests_passed: bool | None
+    applied: str | None
+    """``worktree``, the branch name, or None when nothing reached the repo."""
+    patch_bytes: int
+    auction_cost_usd: float
+    execution_cost_usd: float
+    auction_tokens: int
+    execution_tokens: int
+    seconds: dict[str, float]
+    """Wall time per phase: auction, execution, tests."""
+
+
+JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    text: str
+    kind: Literal["coding", "research"]
+    root: Path
+    snapshot: Snapshot
+    repo_summary: str
+    test_command: str | None = None
+    budget_usd: float | None = None
+    max_steps: int = 20
+
+
+@dataclass
+class JobPipeline:
+    """Runs one job for a runner; holds what ``apply`` and ``finished`` need afterwards."""
+
+    runner: AuctionRunner
+    request: JobRequest
+    winner_event: WinnerChosen | None = None
+    stopped: AgentStopped | None = None
+    tests_passed: bool | None = None
+    patch: bytes = b""
+    applied: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    _clock: float = field(default_factory=time.monotonic)
+
+    @property
+    def auction_id(self) -> str:
+        return self.runner.auction_ids[-1] if self.runner.auction_ids else ""
+
+    @property
+    def success(self) -> bool:
+        """Tests pass; with no tests, the agent finished; research: every citation holds."""
+        stopped = self.stopped
+        if stopped is None:
+            return False
+        if self.request.kind == "research":
+            return (
+                stopped.reason == "finished"
+                and bool(stopped.citations)
+                and not (stopped.bad_citations)
+            )
+        if self.tests_passed is not None:
+            return self.tests_passed
+        return stopped.reason == "finished"
+
+    def _lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[phase] = round(now - self._clock, 2)
+        self._clock = now
+
+    def run(self) -> Generator[JobEvent, None, None]:
+        request = self.request
+        job = Job(request.text, request.kind, request.repo_summary)
+        auction = self.runner.run(job, budget_usd=request.budget_usd, repo=str(request.root))
+        with closing(auction):  # closing this generator closes the auction too
+            for event in auction:
+                if isinstance(event, WinnerChosen):
+                    self.winner_event = event  # before the yield: front ends read it at once
+                yield event
+        self._lap("auction")
+        if self.winner_event is not None:
+            yield from self._execute(self.winner_event)
+
+    def _execute(self, final: WinnerChosen) -> Generator[JobEvent, None, None]:
+        request, runner = self.request, self.runner
+        winner = next(a for a in runner.agents if a.name == final.winner.agent)
+        # the roster entry behind the agent (LiteLLMModel keeps it): whether it uses tool calls
+        roster_entry = getattr(winner.model, "agent", None)
+        left = (
+            None
+            if request.budget_usd is None
+            else max(request.budget_usd - final.auction_cost_usd, 0.0)
+        )
+        task = AgentTask(
+            request.text,
+            final.winner.bid.text,
+            request.kind,
+            request.test_command,
+            request.repo_summary,
+        )
+        settings = runner.settings
+        box = SandboxLimits.from_config(settings.sandbox)
+        try:
+            with Workspace(request.snapshot, self.auction_id, settings.sandbox.image, box) as ws:
+                steps = run_agent(
+                    task,
+                    winner.model,
+                    SandboxEnvironment(ws),
+                    runner.prompts,
+                    AgentLimits(max_steps=request.max_steps, budget_usd=left),
+                    native_tools=bool(getattr(roster_entry, "native_tools", False)),
+                )
+                for step in steps:
+                    if isinstance(step, AgentStopped):
+                        self.stopped = step
+                    yield step
+                self._lap("execution")
+                if request.test_command:
+                    result = ws.run(request.test_command)
+                    self.tests_passed = result.ok
+                    yield TestsRan(request.test_command, result.ok, result.output[-2000:])
+                self.patch = ws.patch()
+                self._lap("tests")
+        except (KeyboardInterrupt, GeneratorExit):
+            runner.memory.record_execution(self.auction_id, winner.name, "interrupted")
+            raise
+        stopped = self.stopped
+        assert stopped is not None  # run_agent always ends with AgentStopped
+        runner.memory.record_execution(
+            self.auction_id,
+            winner.name,
+            "success" if self.success else "failure",
+            tests_passed=self.tests_passed,
+            tokens=stopped.tokens,
+            cost_usd=stopped.cost_usd,
+            detail=f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason,
+        )
+        yield PatchReady(self.patch)
+
+    def apply(self, mode: Literal["worktree", "branch"], patch: bytes | None = None) -> str:
+        """Bring the patch (or the chosen part of it) to the repo; returns where it went."""
+        final = self.winner_event
+        assert final is not None and self.stopped is not None
+        patch = self.patch if patch is None else patch
+        winner = next(a for a in self.runner.agents if a.name == final.winner.agent)
+        model_id = str(getattr(getattr(winner.model, "agent", None), "model", winner.name))
+        cost = final.auction_cost_usd + self.stopped.cost_usd
+        applied = apply_patch(
+            self.request.root,
+            patch,
+            self.request.snapshot,
+            mode=mode,
+            branch=f"sale/{self.auction_id}",
+            title=self.request.text,
+            trailers={
+                "Sale-Auction": self.auction_id,
+                "Sale-Agent": winner.name,
+                "Sale-Model": model_id,
+                "Sale-Cost-USD": f"{cost:.8f}",
+            },
+        )
+        self.runner.memory.record_application(
+            self.auction_id, str(self.request.root), applied, patch
+        )
+        self.runner.memory.record_verdict(self.auction_id, "accepted")
+        self.applied = applied.branch or "worktree"
+        return self.applied
+
+    def reject(self) -> None:
+        """The user looked at the work and did not want it: negative feedback for routing."""
+        self.runner.memory.record_verdict(self.auction_id, "rejected")
+
+    def finished(self) -> JobFinished:
+        final, stopped = self.winner_event, self.stopped
+        return JobFinished(
+            auction_id=self.auction_id,
+            winner=final.winner.agent if final else None,
+            success=self.success,
+            tests_passed=self.tests_passed,
+            applied=self.applied,
+            patch_bytes=len(self.patch),
+            auction_cost_usd=final.auction_cost_usd if final else 0.0,
+            execution_cost_usd=stopped.cost_usd if stopped else 0.0,
+            auction_tokens=final.auction_tokens if final else 0,
+            execution_tokens=stopped.tokens if stopped else 0,
+            seconds=dict(self.seconds),
+        )

@@ -1,0 +1,112 @@
+"""The job pipeline both front ends use: scripted models at the model seam; the auction memory,
+the Docker sandbox and the git repo are real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from sale_tui.agents import AgentStopped, StepRan
+from sale_tui.auction.events import WinnerChosen
+from sale_tui.config import Settings
+from sale_tui.memory import AuctionMemory
+from sale_tui.pipeline import JobPipeline, JobRequest, PatchReady, TestsRan
+from sale_tui.prompting import PromptLibrary
+from sale_tui.repo import snapshot
+from sale_tui.runner import AuctionRunner
+from tests.auction_helpers import bidder
+from tests.sandbox_helpers import git, make_repo, tree_state
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("with_minilm")]
+
+FIX = (
+    "ACTION: view calc.py",
+    "ACTION: edit calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n"
+    ">>>>>>> REPLACE",
+    "ACTION: finish fixed add()",
+)
+TESTS = "python3 -c 'import calc; assert calc.add(2, 3) == 5'"
+
+
+def pipeline_for(
+    tmp_path: Path, actions: tuple[str, ...] = FIX, kind: str = "coding", text: str = "Fix add()"
+) -> JobPipeline:
+    repo = make_repo(tmp_path / "repo")
+    memory = AuctionMemory(tmp_path / "memory.db")
+    agents = [bidder("worker", 0.1, plan="view edit test", actions=actions)]
+    runner = AuctionRunner(Settings(), agents, memory, PromptLibrary())
+    request = JobRequest(
+        text,
+        kind,
+        repo,
+        snapshot(repo),
+        "calc.py",
+        TESTS if kind == "coding" else None,  # type: ignore[arg-type]
+    )
+    return JobPipeline(runner, request)
+
+
+def test_a_job_runs_auction_steps_tests_and_patch_then_applies_to_a_branch(
+    tmp_path: Path,
+) -> None:
+    pipeline = pipeline_for(tmp_path)
+    before = tree_state(pipeline.request.root)
+    events = list(pipeline.run())
+    kinds = [type(e) for e in events]
+    winner_at = kinds.index(WinnerChosen)
+    assert kinds[winner_at + 1 :] == [StepRan, StepRan, StepRan, AgentStopped, TestsRan, PatchReady]
+    assert pipeline.success and pipeline.tests_passed is True
+    assert b"+    return a + b" in pipeline.patch
+    assert tree_state(pipeline.request.root) == before  # nothing reaches the repo before apply
+    where = pipeline.apply("branch")
+    assert where == f"sale/{pipeline.auction_id}"
+    message = git(pipeline.request.root, "log", "-1", "--format=%B", where)
+    assert f"Sale-Auction: {pipeline.auction_id}" in message and "Sale-Agent: worker" in message
+    done = pipeline.finished()
+    assert done.success and done.applied == where and done.winner == "worker"
+    assert set(done.seconds) == {"auction", "execution", "tests"}
+    row = pipeline.runner.memory.db.execute(
+        "SELECT status, tests_passed, verdict FROM executions WHERE auction_id = ?",
+        [pipeline.auction_id],
+    ).fetchone()
+    assert row == ("success", 1, "accepted")
+
+
+def test_a_rejected_job_is_recorded_as_negative_feedback(tmp_path: Path) -> None:
+    pipeline = pipeline_for(tmp_path, actions=("ACTION: finish nothing",))
+    list(pipeline.run())
+    assert not pipeline.success and pipeline.patch == b""  # tests still fail
+    pipeline.reject()
+    row = pipeline.runner.memory.db.execute(
+        "SELECT status, verdict FROM executions WHERE auction_id = ?", [pipeline.auction_id]
+    ).fetchone()
+    assert row == ("failure", "rejected")
+
+
+def test_stopping_mid_execution_removes_the_container_and_records_it(tmp_path: Path) -> None:
+    pipeline = pipeline_for(tmp_path, actions=("ACTION: view calc.py", "ACTION: run sleep 1"))
+    events = pipeline.run()
+    for event in events:
+        if isinstance(event, StepRan):
+            break  # the TUI's stop button: close the generator mid-run
+    events.close()
+    client = docker.from_env()
+    label = f"sale-tui.sandbox.job={pipeline.auction_id}"
+    assert client.containers.list(all=True, filters={"label": label}) == []
+    status = pipeline.runner.memory.db.execute(
+        "SELECT status FROM executions WHERE auction_id = ?", [pipeline.auction_id]
+    ).fetchone()
+    assert status == ("interrupted",)
+
+
+def test_research_success_needs_citations_that_exist(tmp_path: Path) -> None:
+    cited = pipeline_for(
+        tmp_path / "a", ("ACTION: finish add() subtracts (calc.py:2)",), "research", "What?"
+    )
+    list(cited.run())
+    assert cited.success and cited.stopped and cited.stopped.citations == ("calc.py:2",)
+    uncited = pipeline_for(tmp_path / "b", ("ACTION: finish it subtracts",), "research", "What?")
+    list(uncited.run())
+    assert uncited.stopped and uncited.stopped.reason == "finished" and not uncited.success
