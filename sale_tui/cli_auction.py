@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from collections.abc import Generator
 
     from sale_tui.auction.events import AuctionEvent, ScoredBid
-    from sale_tui.config import Settings
-    from sale_tui.memory import AuctionMemory
     from sale_tui.runner import AuctionRunner
 
 bench_app = typer.Typer(
@@ -26,31 +24,6 @@ bench_app = typer.Typer(
 )
 
 KINDS = ("coding", "research")
-
-
-def open_memory(settings: Settings) -> AuctionMemory:
-    from sale_tui.memory import AuctionMemory
-
-    path = Path(settings.memory.path).expanduser() if settings.memory.path else None
-    return AuctionMemory(path)
-
-
-def build_runner(agent_names: list[str] | None) -> AuctionRunner:
-    """Settings, roster, models, memory and prompts wired into an ``AuctionRunner``."""
-    from sale_tui.config import load_settings
-    from sale_tui.models.client import LiteLLMModel
-    from sale_tui.prompting import PromptLibrary
-    from sale_tui.roster import build_roster, select_agents
-    from sale_tui.runner import AuctionRunner, auction_agents
-
-    settings = load_settings()
-    roster = select_agents(build_roster(settings), agent_names)
-    models = [LiteLLMModel.for_agent(agent, settings) for agent in roster]
-    for model in models:
-        model.check_ready()  # fail before the auction starts, with the fix
-    return AuctionRunner(
-        settings, auction_agents(roster, models), open_memory(settings), PromptLibrary()
-    )
 
 
 def stream_auction(
@@ -112,6 +85,7 @@ def auction_command(
     from sale_tui.auction.events import AuctionFailed, WinnerChosen
     from sale_tui.render import bids_table
     from sale_tui.repo import summarize
+    from sale_tui.runner import build_runner
 
     if kind not in KINDS:
         raise UsageError(f"unknown job kind '{kind}'", fix="use --kind coding or --kind research")
@@ -151,7 +125,7 @@ def calibrate_command(
 
     from sale_tui.calibrate import calibrate as run_calibration
     from sale_tui.config import load_settings
-    from sale_tui.runner import weights_from
+    from sale_tui.runner import open_memory, weights_from
 
     settings = load_settings()
     memory = open_memory(settings)

@@ -57,15 +57,20 @@ def do_command(
         ),
     ] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Step limit of the winner.")] = 20,
+    escalate: Annotated[
+        int,
+        typer.Option(min=0, help="If the work fails, let up to N next-best bidders try."),
+    ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
 ) -> None:
     """Run a job: the auction picks an agent, which works in a sandbox; review and apply."""
     from sale_tui.agents import AgentStopped, StepRan
-    from sale_tui.cli_auction import build_runner, stream_auction
+    from sale_tui.cli_auction import stream_auction
     from sale_tui.cli_sandbox import choose_snapshot_mode
     from sale_tui.jobs import detect_test_command, infer_kind
-    from sale_tui.pipeline import JobPipeline, JobRequest, PatchReady, TestsRan
+    from sale_tui.pipeline import Escalated, JobPipeline, JobRequest, PatchReady, TestsRan
     from sale_tui.repo import open_repo, snapshot, summarize
+    from sale_tui.runner import build_runner
     from sale_tui.sandboxes import status
 
     if apply not in APPLY_MODES:
@@ -94,6 +99,7 @@ def do_command(
         detect_test_command(root) if kind == "coding" else None,
         budget,
         max_steps,
+        escalate,
     )
     pipeline = JobPipeline(runner, request)
     events = pipeline.run()
@@ -126,6 +132,14 @@ def do_command(
                     as_json,
                     "TestsRan",
                     f"tests {verdict}[/] ({event.command})",
+                    **dataclasses.asdict(event),
+                )
+            elif isinstance(event, Escalated):
+                _emit(
+                    as_json,
+                    "Escalated",
+                    f"[yellow]escalated[/] {event.from_agent} → {event.to_agent}: "
+                    f"{event.reason}; the next bid tries in a fresh sandbox",
                     **dataclasses.asdict(event),
                 )
             elif isinstance(event, PatchReady):
@@ -169,7 +183,9 @@ def _finish(pipeline: Any, as_json: bool) -> None:
     _emit(
         as_json,
         "JobFinished",
-        f"[bold]{'done' if done.success else 'failed'}[/] · winner {done.winner} · tests "
+        f"[bold]{'done' if done.success else 'failed'}[/] · winner {done.winner}"
+        + (f" (work by {done.executed_by})" if done.executed_by != done.winner else "")
+        + f" · tests "
         f"{tests} · auction ${done.auction_cost_usd:.7f} ({done.auction_tokens} tokens) + "
         f"execution ${done.execution_cost_usd:.7f} ({done.execution_tokens} tokens) · "
         + " + ".join(f"{s:.0f} s {phase}" for phase, s in done.seconds.items())

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 def _memory() -> AuctionMemory:
-    from sale_tui.cli_auction import open_memory
     from sale_tui.config import load_settings
+    from sale_tui.runner import open_memory
 
     return open_memory(load_settings())
 

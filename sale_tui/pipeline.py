@@ -1,7 +1,8 @@
 """One job end to end, as a generator of events that both front ends render.
 
 auction (``runner``) → the winner's steps in a sandbox on the repo snapshot → the repo's tests →
-the patch; the outcome goes into the memory as soon as it is known. Applying the patch is a
+the patch (when the work fails and ``escalate`` allows, the next bid in score order tries, in a
+fresh sandbox); the outcome goes into the memory as soon as it is known. Applying the patch is a
 separate call (``apply``), because the front ends decide how: ``do`` asks or follows ``--apply``,
 the TUI reviews hunk by hunk. Closing the generator early (Ctrl-C, the TUI's stop) removes the
 container and records the execution as interrupted; the user's repo is never touched before
@@ -19,7 +20,7 @@ from typing import Literal, TypeAlias
 
 from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, run_agent
 from sale_tui.auction import Job
-from sale_tui.auction.events import AuctionEvent, WinnerChosen
+from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.repo import Snapshot, apply_patch
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace
@@ -39,12 +40,24 @@ class TestsRan:
 class PatchReady:
     patch: bytes
     """``git diff --binary`` of the sandbox against the snapshot; empty when nothing changed."""
+    agent: str
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """The work of ``from_agent`` failed; the job goes to the next bid in score order."""
+
+    from_agent: str
+    to_agent: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class JobFinished:
     auction_id: str
     winner: str | None
+    executed_by: str | None
+    """The agent whose work is the result: the winner, or the last one escalated to."""
     success: bool
     tests_passed: bool | None
     applied: str | None
@@ -58,7 +71,12 @@ class JobFinished:
     """Wall time per phase: auction, execution, tests."""
 
 
-JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady
+JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady | Escalated
+
+
+def _rank(scored: ScoredBid) -> tuple[float, float]:
+    """Score order, as the auction ranks bids (lower C - V first, ties to the cheaper)."""
+    return (round(scored.score, 12), scored.cost)
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,8 @@ class JobRequest:
     test_command: str | None = None
     budget_usd: float | None = None
     max_steps: int = 20
+    escalate: int = 0
+    """When the work fails, hand the job to up to this many further bids, in score order."""
 
 
 @dataclass
@@ -84,6 +104,10 @@ class JobPipeline:
     tests_passed: bool | None = None
     patch: bytes = b""
     applied: str | None = None
+    attempts: list[str] = field(default_factory=list)
+    """The agents that executed, in order."""
+    execution_cost_usd: float = 0.0
+    execution_tokens: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic)
 
@@ -109,8 +133,13 @@ class JobPipeline:
 
     def _lap(self, phase: str) -> None:
         now = time.monotonic()
-        self.seconds[phase] = round(now - self._clock, 2)
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._clock, 2)
         self._clock = now
+
+    @property
+    def executed_by(self) -> str | None:
+        """The agent whose work is on the table: the winner, or the last one escalated to."""
+        return self.attempts[-1] if self.attempts else None
 
     def run(self) -> Generator[JobEvent, None, None]:
         request = self.request
@@ -122,25 +151,47 @@ class JobPipeline:
                     self.winner_event = event  # before the yield: front ends read it at once
                 yield event
         self._lap("auction")
-        if self.winner_event is not None:
-            yield from self._execute(self.winner_event)
+        final = self.winner_event
+        if final is None:
+            return
+        # The winner first; when its work fails, the next bids in score order (escalation).
+        others = sorted((b for b in final.bids if b.agent != final.winner.agent), key=_rank)
+        queue = [final.winner, *others][: 1 + request.escalate]
+        for attempt, scored in enumerate(queue):
+            if attempt:
+                if self._budget_left() == 0.0:
+                    break
+                yield Escalated(self.attempts[-1], scored.agent, self._failure())
+            yield from self._execute(scored)
+            if self.success:
+                break
+        yield PatchReady(self.patch, self.attempts[-1])
 
-    def _execute(self, final: WinnerChosen) -> Generator[JobEvent, None, None]:
-        request, runner = self.request, self.runner
-        winner = next(a for a in runner.agents if a.name == final.winner.agent)
-        # the roster entry behind the agent (LiteLLMModel keeps it): whether it uses tool calls
-        roster_entry = getattr(winner.model, "agent", None)
-        left = (
-            None
-            if request.budget_usd is None
-            else max(request.budget_usd - final.auction_cost_usd, 0.0)
+    def _budget_left(self) -> float | None:
+        if self.request.budget_usd is None:
+            return None
+        spent = (self.winner_event.auction_cost_usd if self.winner_event else 0.0) + (
+            self.execution_cost_usd
         )
+        return max(self.request.budget_usd - spent, 0.0)
+
+    def _failure(self) -> str:
+        stopped = self.stopped
+        if self.tests_passed is False:
+            return "the tests failed"
+        if stopped is not None and stopped.reason != "finished":
+            return f"it stopped: {stopped.reason}"
+        return "its answer did not cite lines that exist"
+
+    def _execute(self, scored: ScoredBid) -> Generator[JobEvent, None, None]:
+        request, runner = self.request, self.runner
+        agent = next(a for a in runner.agents if a.name == scored.agent)
+        self.attempts.append(agent.name)
+        self.stopped, self.tests_passed, self.patch = None, None, b""
+        # the roster entry behind the agent (LiteLLMModel keeps it): whether it uses tool calls
+        roster_entry = getattr(agent.model, "agent", None)
         task = AgentTask(
-            request.text,
-            final.winner.bid.text,
-            request.kind,
-            request.test_command,
-            request.repo_summary,
+            request.text, scored.bid.text, request.kind, request.test_command, request.repo_summary
         )
         settings = runner.settings
         box = SandboxLimits.from_config(settings.sandbox)
@@ -148,15 +199,17 @@ class JobPipeline:
             with Workspace(request.snapshot, self.auction_id, settings.sandbox.image, box) as ws:
                 steps = run_agent(
                     task,
-                    winner.model,
+                    agent.model,
                     SandboxEnvironment(ws),
                     runner.prompts,
-                    AgentLimits(max_steps=request.max_steps, budget_usd=left),
+                    AgentLimits(max_steps=request.max_steps, budget_usd=self._budget_left()),
                     native_tools=bool(getattr(roster_entry, "native_tools", False)),
                 )
                 for step in steps:
                     if isinstance(step, AgentStopped):
                         self.stopped = step
+                        self.execution_cost_usd += step.cost_usd
+                        self.execution_tokens += step.tokens
                     yield step
                 self._lap("execution")
                 if request.test_command:
@@ -166,29 +219,28 @@ class JobPipeline:
                 self.patch = ws.patch()
                 self._lap("tests")
         except (KeyboardInterrupt, GeneratorExit):
-            runner.memory.record_execution(self.auction_id, winner.name, "interrupted")
+            runner.memory.record_execution(self.auction_id, agent.name, "interrupted")
             raise
         stopped = self.stopped
         assert stopped is not None  # run_agent always ends with AgentStopped
         runner.memory.record_execution(
             self.auction_id,
-            winner.name,
+            agent.name,
             "success" if self.success else "failure",
             tests_passed=self.tests_passed,
             tokens=stopped.tokens,
             cost_usd=stopped.cost_usd,
             detail=f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason,
         )
-        yield PatchReady(self.patch)
 
     def apply(self, mode: Literal["worktree", "branch"], patch: bytes | None = None) -> str:
         """Bring the patch (or the chosen part of it) to the repo; returns where it went."""
         final = self.winner_event
-        assert final is not None and self.stopped is not None
+        assert final is not None and self.executed_by is not None
         patch = self.patch if patch is None else patch
-        winner = next(a for a in self.runner.agents if a.name == final.winner.agent)
-        model_id = str(getattr(getattr(winner.model, "agent", None), "model", winner.name))
-        cost = final.auction_cost_usd + self.stopped.cost_usd
+        agent = next(a for a in self.runner.agents if a.name == self.executed_by)
+        model_id = str(getattr(getattr(agent.model, "agent", None), "model", agent.name))
+        cost = final.auction_cost_usd + self.execution_cost_usd
         applied = apply_patch(
             self.request.root,
             patch,
@@ -198,7 +250,7 @@ class JobPipeline:
             title=self.request.text,
             trailers={
                 "Sale-Auction": self.auction_id,
-                "Sale-Agent": winner.name,
+                "Sale-Agent": agent.name,
                 "Sale-Model": model_id,
                 "Sale-Cost-USD": f"{cost:.8f}",
             },
@@ -215,17 +267,18 @@ class JobPipeline:
         self.runner.memory.record_verdict(self.auction_id, "rejected")
 
     def finished(self) -> JobFinished:
-        final, stopped = self.winner_event, self.stopped
+        final = self.winner_event
         return JobFinished(
             auction_id=self.auction_id,
             winner=final.winner.agent if final else None,
+            executed_by=self.executed_by,
             success=self.success,
             tests_passed=self.tests_passed,
             applied=self.applied,
             patch_bytes=len(self.patch),
             auction_cost_usd=final.auction_cost_usd if final else 0.0,
-            execution_cost_usd=stopped.cost_usd if stopped else 0.0,
+            execution_cost_usd=self.execution_cost_usd,
             auction_tokens=final.auction_tokens if final else 0,
-            execution_tokens=stopped.tokens if stopped else 0,
+            execution_tokens=self.execution_tokens,
             seconds=dict(self.seconds),
         )

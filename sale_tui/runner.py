@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sale_tui.auction import AuctionAgent, AuctionSettings, Job, Weights, run_auction
 from sale_tui.auction.events import AuctionEvent, WinnerChosen
@@ -97,3 +98,27 @@ class AuctionRunner:
         finally:
             if not finished:  # Ctrl-C, a closed generator, or an unexpected error
                 self.memory.mark_interrupted(auction_id)
+
+
+def open_memory(settings: Settings) -> AuctionMemory:
+    from sale_tui.memory import AuctionMemory
+
+    path = Path(settings.memory.path).expanduser() if settings.memory.path else None
+    return AuctionMemory(path)
+
+
+def build_runner(agent_names: list[str] | None) -> AuctionRunner:
+    """Settings, roster, models, memory and prompts wired into an ``AuctionRunner``."""
+    from sale_tui.config import load_settings
+    from sale_tui.models.client import LiteLLMModel
+    from sale_tui.prompting import PromptLibrary
+    from sale_tui.roster import build_roster, select_agents
+
+    settings = load_settings()
+    roster = select_agents(build_roster(settings), agent_names)
+    models = [LiteLLMModel.for_agent(agent, settings) for agent in roster]
+    for model in models:
+        model.check_ready()  # fail before the auction starts, with the fix
+    return AuctionRunner(
+        settings, auction_agents(roster, models), open_memory(settings), PromptLibrary()
+    )

@@ -17,6 +17,7 @@ HOMES = {
     "git": ("repo.py",),
     "sqlite_utils": ("memory/",),
     "textual": ("tui/",),
+    "textual_plotext": ("tui/",),
     "jinja2": ("prompting.py",),
     "onnxruntime": ("embedding.py",),
     "tokenizers": ("embedding.py",),
@@ -79,3 +80,15 @@ def test_importing_the_core_loads_no_io_library() -> None:
 def test_no_module_is_too_long_to_live_in() -> None:
     long = [r for r, p in sources() if len(p.read_text().splitlines()) > 400]
     assert long == []
+
+
+def test_every_subpackage_ships_in_the_wheel() -> None:
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(("sale_tui", *init.parent.relative_to(PACKAGE).parts))
+        for init in PACKAGE.rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"

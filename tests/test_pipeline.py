@@ -12,7 +12,7 @@ from sale_tui.agents import AgentStopped, StepRan
 from sale_tui.auction.events import WinnerChosen
 from sale_tui.config import Settings
 from sale_tui.memory import AuctionMemory
-from sale_tui.pipeline import JobPipeline, JobRequest, PatchReady, TestsRan
+from sale_tui.pipeline import Escalated, JobPipeline, JobRequest, PatchReady, TestsRan
 from sale_tui.prompting import PromptLibrary
 from sale_tui.repo import snapshot
 from sale_tui.runner import AuctionRunner
@@ -57,6 +57,7 @@ def test_a_job_runs_auction_steps_tests_and_patch_then_applies_to_a_branch(
     kinds = [type(e) for e in events]
     winner_at = kinds.index(WinnerChosen)
     assert kinds[winner_at + 1 :] == [StepRan, StepRan, StepRan, AgentStopped, TestsRan, PatchReady]
+    assert pipeline.attempts == ["worker"]
     assert pipeline.success and pipeline.tests_passed is True
     assert b"+    return a + b" in pipeline.patch
     assert tree_state(pipeline.request.root) == before  # nothing reaches the repo before apply
@@ -110,3 +111,37 @@ def test_research_success_needs_citations_that_exist(tmp_path: Path) -> None:
     uncited = pipeline_for(tmp_path / "b", ("ACTION: finish it subtracts",), "research", "What?")
     list(uncited.run())
     assert uncited.stopped and uncited.stopped.reason == "finished" and not uncited.success
+
+
+def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    memory = AuctionMemory(tmp_path / "memory.db")
+    judge = {"cheap plan": 4.0, "careful plan": 4.0}
+    agents = [
+        bidder("cheap", 0.1, plan="cheap plan", scores=judge, actions=("ACTION: finish done",)),
+        bidder("careful", 2.0, plan="careful plan", scores=judge, actions=FIX),
+    ]
+    runner = AuctionRunner(Settings(), agents, memory, PromptLibrary())
+    request = JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS, escalate=1)
+    pipeline = JobPipeline(runner, request)
+    events = list(pipeline.run())
+    escalated = [e for e in events if isinstance(e, Escalated)]
+    assert [(e.from_agent, e.to_agent, e.reason) for e in escalated] == [
+        ("cheap", "careful", "the tests failed")
+    ]
+    assert [e.passed for e in events if isinstance(e, TestsRan)] == [False, True]
+    assert [e.agent for e in events if isinstance(e, PatchReady)] == ["careful"]  # once, at the end
+    done = pipeline.finished()
+    assert done.winner == "cheap" and done.executed_by == "careful" and done.success
+    assert done.execution_tokens == sum(e.tokens for e in events if isinstance(e, AgentStopped))
+    rows = memory.db.execute(
+        "SELECT agent, status FROM executions WHERE auction_id = ? ORDER BY id",
+        [pipeline.auction_id],
+    ).fetchall()
+    assert rows == [("cheap", "failure"), ("careful", "success")]  # calibrate learns from both
+    # without escalation the job ends with the winner's failure
+    second = JobPipeline(runner, JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS))
+    list(second.run())
+    assert second.attempts == ["cheap"] and not second.success
