@@ -11,12 +11,15 @@ import json
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sale_tui.cli_common import err, out
 from sale_tui.errors import UsageError
+
+if TYPE_CHECKING:
+    from sale_tui.pipeline import JobPipeline
 
 APPLY_MODES = ("ask", "branch", "worktree", "no")
 
@@ -147,9 +150,10 @@ def do_command(
     _finish(pipeline, as_json)
 
 
-def _review(pipeline: Any, apply: str, yes: bool, as_json: bool) -> None:
+def _review(pipeline: JobPipeline, apply: str, yes: bool, as_json: bool) -> None:
     """Research: show the answer. Coding: show the diff and apply it as asked."""
     stopped = pipeline.stopped
+    assert stopped is not None  # PatchReady comes only after an agent ran
     if pipeline.request.kind == "research":
         count = len(stopped.citations)
         checked = f"{count} citation{'' if count == 1 else 's'} checked" + (
@@ -172,12 +176,12 @@ def _review(pipeline: Any, apply: str, yes: bool, as_json: bool) -> None:
         out.print(pipeline.patch.decode(errors="replace"), markup=False, highlight=False)
     mode = _choose_apply(apply, yes)
     if mode in ("worktree", "branch"):
-        pipeline.apply(mode)
+        pipeline.apply("branch" if mode == "branch" else "worktree")
     elif apply == "ask" and not yes and sys.stdin.isatty():
         pipeline.reject()  # the user saw the diff and said no
 
 
-def _finish(pipeline: Any, as_json: bool) -> None:
+def _finish(pipeline: JobPipeline, as_json: bool) -> None:
     done = pipeline.finished()
     tests = {True: "passed", False: "failed", None: "n/a"}[done.tests_passed]
     _emit(

@@ -21,6 +21,7 @@ from typing import Literal, TypeAlias
 from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, run_agent
 from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
+from sale_tui.auction.scoring import rank_key
 from sale_tui.repo import Snapshot, apply_patch
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace
@@ -74,9 +75,15 @@ class JobFinished:
 JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady | Escalated
 
 
-def _rank(scored: ScoredBid) -> tuple[float, float]:
-    """Score order, as the auction ranks bids (lower C - V first, ties to the cheaper)."""
-    return (round(scored.score, 12), scored.cost)
+def escalation_order(final: WinnerChosen) -> list[ScoredBid]:
+    """The winner, then each other agent's best bid in the auction's own order (an agent that
+    refined has two bids; it is asked once)."""
+    ranked = sorted(final.bids, key=lambda b: rank_key(b.score, b.bid.price, b.agent))
+    order = [final.winner]
+    for scored in ranked:
+        if all(scored.agent != chosen.agent for chosen in order):
+            order.append(scored)
+    return order
 
 
 @dataclass(frozen=True)
@@ -155,9 +162,7 @@ class JobPipeline:
         if final is None:
             return
         # The winner first; when its work fails, the next bids in score order (escalation).
-        others = sorted((b for b in final.bids if b.agent != final.winner.agent), key=_rank)
-        queue = [final.winner, *others][: 1 + request.escalate]
-        for attempt, scored in enumerate(queue):
+        for attempt, scored in enumerate(escalation_order(final)[: 1 + request.escalate]):
             if attempt:
                 if self._budget_left() == 0.0:
                     break

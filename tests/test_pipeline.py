@@ -9,10 +9,17 @@ import docker
 import pytest
 
 from sale_tui.agents import AgentStopped, StepRan
-from sale_tui.auction.events import WinnerChosen
+from sale_tui.auction.events import Bid, ScoredBid, WinnerChosen
 from sale_tui.config import Settings
 from sale_tui.memory import AuctionMemory
-from sale_tui.pipeline import Escalated, JobPipeline, JobRequest, PatchReady, TestsRan
+from sale_tui.pipeline import (
+    Escalated,
+    JobPipeline,
+    JobRequest,
+    PatchReady,
+    TestsRan,
+    escalation_order,
+)
 from sale_tui.prompting import PromptLibrary
 from sale_tui.repo import snapshot
 from sale_tui.runner import AuctionRunner
@@ -145,3 +152,25 @@ def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
     second = JobPipeline(runner, JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS))
     list(second.run())
     assert second.attempts == ["cheap"] and not second.success
+
+
+def test_escalation_follows_the_auctions_order_and_asks_each_agent_once() -> None:
+    def scored(agent: str, round_: str, price: float, value: float) -> ScoredBid:
+        bid = Bid(agent, round_, "plan", 10, price, 0.1, "exact", 0.0)  # type: ignore[arg-type]
+        return ScoredBid(bid, {}, {}, 0.5, value)
+
+    winner = scored("small", "refined", 0.1, 0.9)
+    bids = (
+        scored("small", "original", 0.1, 0.2),
+        scored("mid", "original", 1.0, 0.6),
+        scored("mid", "refined", 1.0, 0.7),  # mid's better bid; mid must come once
+        scored("large", "original", 3.0, 0.7),  # same score as mid's refined: cheaper first
+        winner,
+    )
+    final = WinnerChosen(winner, winner, "kept", bids)
+    order = escalation_order(final)
+    assert [(b.agent, b.bid.round) for b in order] == [
+        ("small", "refined"),
+        ("mid", "refined"),
+        ("large", "original"),
+    ]

@@ -243,9 +243,9 @@ def run_agent(
             if action.tool == "finish" and task.kind == "research":
                 cited = check_citations(env, action.arg)
                 sent_back = not cited.ok and citation_retries < CITATION_RETRIES
-            if sent_back:
+            if sent_back and cited is not None:
                 citation_retries += 1
-                observation = f"Error: {cited.feedback() if cited else ''}"
+                observation = f"Error: {cited.feedback()}"
             else:
                 observation = _execute(action, env, task)
         except ActionError as error:

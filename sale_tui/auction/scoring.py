@@ -150,11 +150,15 @@ def value_term(
     return value
 
 
-def pick_lowest(scored: Sequence[tuple[float, float, str]]) -> str | None:
-    """The name with the lowest score; ties go to the cheaper agent (then the name).
+def rank_key(score: float, price: float, name: str) -> tuple[float, float, str]:
+    """How the auction orders bids: lowest score first; ties go to the cheaper agent (then the
+    name). Scores are rounded so float noise never decides a tie."""
+    return (round(score, 12), price, name)
 
-    ``scored`` holds ``(score, price, name)``.
-    """
+
+def pick_lowest(scored: Sequence[tuple[float, float, str]]) -> str | None:
+    """The name with the lowest score (``rank_key`` order). ``scored`` holds
+    ``(score, price, name)``."""
     if not scored:
         return None
-    return min(scored, key=lambda item: (round(item[0], 12), item[1], item[2]))[2]
+    return min(scored, key=lambda item: rank_key(*item))[2]
