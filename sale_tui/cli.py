@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,8 +27,9 @@ from sale_tui.errors import SaleError
 
 app = typer.Typer(
     name="sale-tui",
-    help="A terminal coding assistant that routes every job through a strategy auction.",
-    no_args_is_help=True,
+    help="A terminal coding assistant that routes every job through a strategy auction. "
+    "With no command, opens the TUI.",
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -54,11 +56,34 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
 ) -> None:
     """sale-tui: agents bid with short plans; the best value for its cost does the job."""
+    if ctx.invoked_subcommand is None:
+        _open_tui(ctx, Path())
+
+
+@app.command("tui")
+def tui_command(
+    ctx: typer.Context,
+    repo: Annotated[Path, typer.Option(help="The git repository to work on.")] = Path(),
+) -> None:
+    """Open the TUI (also what `sale-tui` alone does): job, live auction, review, history."""
+    _open_tui(ctx, repo)
+
+
+def _open_tui(ctx: typer.Context, repo: Path) -> None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # no terminal (a pipe, CI): the full-screen app cannot run; say what can
+        typer.echo(ctx.find_root().get_help())
+        err.print('\n(the TUI needs a terminal; `sale-tui do "…"` runs a job without one)')
+        return
+    from sale_tui.tui.app import run_app
+
+    run_app(repo.resolve())
 
 
 @app.command()

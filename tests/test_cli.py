@@ -32,6 +32,14 @@ def test_help_and_version_do_not_import_heavy_libraries() -> None:
     assert not any(imported_after("models", "--help").values())
 
 
+def test_no_command_without_a_terminal_prints_help_instead_of_the_tui() -> None:
+    result = run_cli()
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout and "Open the TUI" in result.stdout
+    assert "needs a terminal" in result.stderr
+    assert not any(imported_after().values())  # nor does it load the app to say so
+
+
 def test_listing_the_local_roster_does_not_import_litellm() -> None:
     assert imported_after("models")["litellm"] is False
 

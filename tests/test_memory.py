@@ -76,6 +76,33 @@ def test_a_migration_interrupted_half_way_runs_again(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
 
 
+def test_several_openers_of_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """The TUI opens the memory from several threads at start; two CLIs may start together.
+    Before the fix, 3 of 4 simultaneous openers failed with "database is locked"."""
+    import threading
+
+    errors: list[BaseException] = []
+    for attempt in range(10):
+        path = tmp_path / f"m{attempt}.db"
+        start = threading.Barrier(4)
+
+        def open_it(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                open_database(path)
+            except BaseException as exc:  # collected, asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        names = [r["name"] for r in open_database(path).table("_migrations").rows]
+        assert names == [m.__name__ for m in MIGRATIONS]  # each migration recorded once
+    assert errors == []
+
+
 def test_every_step_of_an_auction_is_stored(tmp_path: Path) -> None:
     memory = AuctionMemory(tmp_path / "m.db")
     runner = scripted_runner(memory)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -170,17 +171,43 @@ MIGRATIONS: list[Migration] = [m001_initial, m002_applications]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations; returns the names applied."""
-    db.table("_migrations").create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
-    done = {row["name"] for row in db.table("_migrations").rows}
-    applied = []
-    for migration in MIGRATIONS:
-        if migration.__name__ in done:
-            continue
-        migration(db)
-        db.table("_migrations").insert({"name": migration.__name__, "applied_at": now()})
-        applied.append(migration.__name__)
+    """Apply pending migrations; returns the names applied.
+
+    One write transaction around it all: when several processes (or the TUI's threads) open a
+    new file at once, one migrates and the others wait for it, then find nothing left to do.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.table("_migrations").create(
+            {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+        )
+        done = {row["name"] for row in db.table("_migrations").rows}
+        applied = []
+        for migration in MIGRATIONS:
+            if migration.__name__ in done:
+                continue
+            migration(db)
+            db.table("_migrations").insert({"name": migration.__name__, "applied_at": now()})
+            applied.append(migration.__name__)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
     return applied
+
+
+def _enable_wal(db: sqlite_utils.Database) -> None:
+    """Switch a new file to WAL. SQLite answers "locked" at once, without waiting out the busy
+    timeout, when another connection is switching the same file: so wait here."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def open_database(path: Path) -> sqlite_utils.Database:
@@ -193,7 +220,7 @@ def open_database(path: Path) -> sqlite_utils.Database:
         db = sqlite_utils.Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA foreign_keys = ON")
-        db.enable_wal()
+        _enable_wal(db)
         migrate(db)
         return db
     except sqlite3.DatabaseError as exc:

@@ -16,9 +16,24 @@ class HistoryQueries:
     db: sqlite_utils.Database
 
     def auctions(
-        self, limit: int = 20, *, agent: str | None = None, status: str | None = None
+        self,
+        limit: int = 20,
+        *,
+        agent: str | None = None,
+        status: str | None = None,
+        outcome: str | None = None,
+        text: str | None = None,
+        since: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Past auctions, newest first, with their job and last outcome (filters optional)."""
+        """Past auctions, newest first, with their job and last outcome.
+
+        Filters (all optional): the winner, the auction's status, the last execution's outcome,
+        words in the job text, and an ISO date or time the auction started at or after.
+        """
+        outcome_sql = (
+            "(SELECT e.status FROM executions e WHERE e.auction_id = a.id "
+            "ORDER BY e.id DESC LIMIT 1)"
+        )
         where, params = [], []
         if agent:
             where.append("a.winner = ?")
@@ -26,16 +41,43 @@ class HistoryQueries:
         if status:
             where.append("a.status = ?")
             params.append(status)
+        if outcome:
+            where.append(f"{outcome_sql} = ?")
+            params.append(outcome)
+        for word in (text or "").split():
+            where.append("j.text LIKE ?")
+            params.append(f"%{word}%")
+        if since:
+            where.append("a.started_at >= ?")
+            params.append(since)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         return [
             dict(row)
             for row in self.db.query(
-                "SELECT a.*, j.text AS job, j.kind AS kind, j.repo AS repo, "
-                "(SELECT e.status FROM executions e WHERE e.auction_id = a.id "
-                " ORDER BY e.id DESC LIMIT 1) AS outcome "
-                f"FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
+                f"SELECT a.*, j.text AS job, j.kind AS kind, j.repo AS repo, {outcome_sql} "
+                f"AS outcome FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
                 "ORDER BY a.started_at DESC LIMIT ?",
                 [*params, limit],
+            )
+        ]
+
+    def past_requests(self, limit: int = 100) -> list[str]:
+        """Job texts typed before, newest first, each once (the job box's up/down history)."""
+        return [
+            row["text"]
+            for row in self.db.query(
+                "SELECT text, max(created_at) AS last FROM jobs GROUP BY text "
+                "ORDER BY last DESC LIMIT ?",
+                [limit],
+            )
+        ]
+
+    def executions(self, auction_id: str) -> list[dict[str, Any]]:
+        """Every execution of an auction's job, in order (the winner, then escalations)."""
+        return [
+            dict(row)
+            for row in self.db.query(
+                "SELECT * FROM executions WHERE auction_id = ? ORDER BY id", [auction_id]
             )
         ]
 

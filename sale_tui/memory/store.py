@@ -27,6 +27,7 @@ from sale_tui.auction.events import (
 )
 from sale_tui.auction.scoring import Weights
 from sale_tui.embedding import Embedder, get_embedder
+from sale_tui.memory.costs import CostQueries
 from sale_tui.memory.db import now, open_database
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
@@ -43,7 +44,7 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-class AuctionMemory(HistoryQueries):
+class AuctionMemory(HistoryQueries, CostQueries):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
         self.db = open_database(self.path)

@@ -1,0 +1,293 @@
+"""The app: six tabs over one job pipeline, run in a thread worker so the UI never waits on a
+model, a container or git. Events come back as messages and each pane draws its part."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from sale_tui.errors import SaleError
+from sale_tui.tui.auction_pane import AuctionPane
+from sale_tui.tui.costs_pane import CostsPane
+from sale_tui.tui.execution_pane import ExecutionPane
+from sale_tui.tui.help_screen import HelpScreen
+from sale_tui.tui.history_pane import HistoryPane
+from sale_tui.tui.job_pane import JobForm, JobPane
+from sale_tui.tui.messages import JobEnded, JobEventPosted
+from sale_tui.tui.review_pane import ReviewPane
+from sale_tui.tui.services import RepoStatus, SandboxStatus, Services, default_services
+
+if TYPE_CHECKING:
+    from sale_tui.runner import AuctionRunner
+
+TABS = {
+    "job": ("f2", "Job"),
+    "auction": ("f3", "Auction"),
+    "execution": ("f4", "Execution"),
+    "review": ("f5", "Review"),
+    "history": ("f6", "History"),
+    "costs": ("f7", "Costs"),
+}
+# Where the keyboard goes on each tab (a focused widget on a hidden tab would pull it back).
+FOCUS = {
+    "job": "#request",
+    "auction": "#bids",
+    "execution": "#steps",
+    "review": "#hunks",
+    "history": "#auctions",
+    "costs": "#costs-agents",
+}
+MAX_STEPS = 20
+
+
+class SaleApp(App[None]):
+    TITLE = "sale-tui"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+r", "run_job", "Run job", priority=True),
+        Binding("f8", "stop_job", "Stop", priority=True),
+        Binding("ctrl+c", "interrupt", "Stop", show=False),
+        Binding("ctrl+t", "toggle_theme", "Theme", priority=True),
+        *[
+            Binding(key, f"show_tab('{tab}')", title, show=False, priority=True)
+            for tab, (key, title) in TABS.items()
+        ],
+    ]
+
+    def __init__(self, services: Services | None = None, repo: Path | None = None) -> None:
+        super().__init__()
+        self.services = services or default_services((repo or Path()).resolve())
+        self.repo: RepoStatus | None = None
+        self.sandbox: SandboxStatus | None = None
+        self.running = False
+        self.quit_after_job = False
+        self.stop_requested = threading.Event()
+        self.runners: dict[tuple[str, ...], AuctionRunner] = {}
+        self.theme = "textual-dark"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(initial="job"):
+            panes = {
+                "job": JobPane,
+                "auction": AuctionPane,
+                "execution": ExecutionPane,
+                "review": ReviewPane,
+                "history": HistoryPane,
+                "costs": CostsPane,
+            }
+            for tab, (key, title) in TABS.items():
+                with TabPane(f"{title} {key.upper()}", id=tab):
+                    yield panes[tab](id=f"{tab}-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.services.repo)
+        self.query_one("#request").focus()
+        self.check_world()
+
+    # -- what the job will run against, found in the background -----------------------------
+    @work(thread=True, group="startup")
+    def check_world(self) -> None:
+        """Repo, memory, sandbox, then the roster (it may import litellm: seconds)."""
+        job = self.query_one(JobPane)
+        self.repo = self.services.repo_status(self.services.repo)
+        self.call_from_thread(job.show_repo, self.repo)
+        try:
+            requests = self.services.open_memory().past_requests()
+            self.call_from_thread(job.show_history, requests)
+        except SaleError as error:
+            self.call_from_thread(self.notify, error.one_line(), severity="error")
+        self.sandbox = self.services.sandbox()
+        self.call_from_thread(job.show_sandbox, self.sandbox)
+        try:
+            roster = self.services.roster()
+        except SaleError as error:
+            self.call_from_thread(self.notify, error.one_line(), severity="error", timeout=30)
+            return
+        self.call_from_thread(job.show_roster, roster)
+
+    # -- actions -------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_show_tab(self, tab: str) -> None:
+        if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
+            self.pop_screen()  # a detail window is open: close it first
+        self.query_one(TabbedContent).active = tab
+        self.query_one(FOCUS[tab]).focus()
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def action_run_job(self) -> None:
+        if self.running:
+            self.notify("A job is running; F8 stops it.", severity="warning")
+            return
+        try:
+            form = self.query_one(JobPane).form()
+        except SaleError as error:
+            self.notify(error.one_line(), severity="error")
+            return
+        repo, sandbox = self.repo, self.sandbox
+        if repo is None or sandbox is None:
+            self.notify("Still checking the repo and Docker; try again in a moment.")
+            return
+        if repo.root is None:
+            self.notify(f"{repo.detail} — {repo.fix}", severity="error", timeout=10)
+            return
+        if not sandbox.ready:
+            self.notify(
+                f"sandbox not ready: {sandbox.detail}"
+                + (f" — {sandbox.fix}" if sandbox.fix else ""),
+                severity="error",
+                timeout=10,
+            )
+            return
+        self.running = True
+        self.stop_requested.clear()
+        self.query_one(JobPane).remember(form.text)
+        self.query_one(AuctionPane).waiting("starting: loading the agents…")
+        self.query_one(ExecutionPane).begin()
+        self.query_one(ReviewPane).clear()
+        self.action_show_tab("auction")
+        self.run_job(form, repo.root)
+
+    def action_stop_job(self) -> None:
+        if not self.running:
+            self.notify("No job is running.")
+            return
+        self.stop_requested.set()
+        self.query_one(ExecutionPane).stopping()
+        self.notify(
+            "Stopping after the current model call; the sandbox is removed, the record kept."
+        )
+
+    def action_interrupt(self) -> None:
+        """ctrl+c stops a running job (as in a shell); otherwise Textual's hint to quit."""
+        if self.running:
+            self.action_stop_job()
+        else:
+            self.action_help_quit()
+
+    async def action_quit(self) -> None:
+        if self.running and not self.quit_after_job:
+            self.quit_after_job = True
+            self.action_stop_job()
+            return  # quits when the job has stopped; ctrl+q again quits at once
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield SystemCommand("Run job", "Run the job typed on the Job tab", self.action_run_job)
+        yield SystemCommand("Stop job", "Stop the running job", self.action_stop_job)
+        for tab, (_, title) in TABS.items():
+            yield SystemCommand(
+                f"Show {title}", f"Go to the {title} tab", lambda tab=tab: self.action_show_tab(tab)
+            )
+        yield SystemCommand("Toggle theme", "Light or dark", self.action_toggle_theme)
+        yield SystemCommand("Help", "How a job flows, and every key", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    # -- the job, in a thread ---------------------------------------------------------------
+    def runner_for(self, agents: list[str] | None) -> AuctionRunner:
+        """One runner per agent set for the whole session: models stay loaded, and the
+        session budget counts across jobs."""
+        key = tuple(agents or ())
+        if key not in self.runners:
+            self.runners[key] = self.services.make_runner(agents)
+        return self.runners[key]
+
+    @work(thread=True, exclusive=True, group="job", exit_on_error=False)
+    def run_job(self, form: JobForm, root: Path) -> None:
+        from sale_tui.jobs import detect_test_command, infer_kind
+        from sale_tui.pipeline import JobPipeline, JobRequest
+        from sale_tui.repo import snapshot, summarize
+
+        pipeline = None
+        try:
+            runner = self.runner_for(form.agents)
+            kind = infer_kind(form.text) if form.kind == "auto" else form.kind
+            request = JobRequest(
+                form.text,
+                kind,  # type: ignore[arg-type]
+                root,
+                snapshot(root, with_uncommitted=form.with_uncommitted),
+                summarize(root),
+                detect_test_command(root) if kind == "coding" else None,
+                form.budget_usd,
+                MAX_STEPS,
+                form.escalate,
+            )
+            pipeline = JobPipeline(runner, request)
+            events = pipeline.run()
+            # Closing the generator (stop, quit, an error) removes the container and records
+            # the auction or the execution as interrupted.
+            with closing(events):
+                for event in events:
+                    self.post_message(JobEventPosted(event))
+                    if self.stop_requested.is_set():
+                        break
+            self.post_message(JobEnded(pipeline, stopped=self.stop_requested.is_set()))
+        except SaleError as error:
+            self.post_message(JobEnded(pipeline, error=error.one_line()))
+        except Exception as error:  # the UI must survive; the memory has kept the record
+            self.post_message(JobEnded(pipeline, error=f"unexpected error: {error!r}"))
+
+    def on_job_event_posted(self, message: JobEventPosted) -> None:
+        from sale_tui.agents import StepRan
+        from sale_tui.auction.events import AuctionFailed, WinnerChosen
+        from sale_tui.pipeline import TestsRan
+
+        event = message.event
+        self.query_one(AuctionPane).show(event)
+        self.query_one(ExecutionPane).show(event)
+        tabs = self.query_one(TabbedContent)
+        if isinstance(event, WinnerChosen):
+            self.notify(f"{event.winner.agent} won: {event.reason}", title="Auction")
+        elif isinstance(event, AuctionFailed):
+            self.notify(event.reason, title="Auction failed", severity="error", timeout=10)
+        elif isinstance(event, StepRan) and event.step == 1 and tabs.active == "auction":
+            self.action_show_tab("execution")
+        elif isinstance(event, TestsRan):
+            self.query_one(ReviewPane).tests = event
+
+    def on_job_ended(self, message: JobEnded) -> None:
+        self.running = False
+        pipeline = message.pipeline
+        execution = self.query_one(ExecutionPane)
+        if message.error:
+            execution.end(f"[red]error[/]: {message.error}")
+            self.notify(message.error, title="Job failed", severity="error", timeout=15)
+        elif message.stopped:
+            execution.end("stopped: nothing applied, the record is kept")
+        elif pipeline is not None and pipeline.stopped is not None:
+            execution.end("done: review the result")
+            self.query_one(ReviewPane).load(pipeline)
+            self.action_show_tab("review")
+        else:
+            execution.end("no winner: nothing ran")
+        self.query_one(HistoryPane).reload()
+        self.query_one(CostsPane).reload()
+        if self.quit_after_job:
+            self.exit()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "history":
+            self.query_one(HistoryPane).reload()
+        elif event.pane.id == "costs":
+            self.query_one(CostsPane).reload()
+
+
+def run_app(repo: Path) -> None:
+    SaleApp(repo=repo).run()

@@ -1,0 +1,161 @@
+"""The live auction: a table that fills as bids, jury scores and refinements arrive.
+
+One row per bid (agent × round). Jury columns appear per juror; the provisional winner and
+then the final winner are marked; the reason and each event's line go to a log below.
+Enter (or a click) on a row opens that bid's plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Markdown, RichLog, Static
+
+from sale_tui.auction.events import (
+    AuctionStarted,
+    Bid,
+    BidDropped,
+    BidReceived,
+    BidScored,
+    JuryScored,
+    ProvisionalWinner,
+    Refined,
+    WinnerChosen,
+)
+from sale_tui.render import event_line
+
+FIXED = ("agent", "round", "$/M", "tokens", "H")
+SCORES = ("C", "V", "C−V")
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+class PlanScreen(ModalScreen[None]):
+    """One bid's plan, full text."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
+
+    def __init__(self, bid: Bid) -> None:
+        super().__init__()
+        self.bid = bid
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="plan-box"):
+            yield Static(
+                f"[bold]{self.bid.agent}[/] · {self.bid.round} plan · {self.bid.tokens} tokens "
+                f"· ${self.bid.cost_usd:.7f}   [dim](Esc to close)[/]"
+            )
+            with VerticalScroll():
+                yield Markdown(self.bid.text)
+
+
+class AuctionPane(Vertical):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.jurors: list[str] = []
+        self.bids: dict[str, Bid] = {}
+        self.marks: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("No auction yet: type a job on the Job tab.", id="auction-status")
+        table: DataTable[Any] = DataTable(id="bids", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield RichLog(id="auction-log", markup=True, wrap=True, max_lines=500)
+
+    def waiting(self, status: str) -> None:
+        """A job was submitted: clear the last auction and say what is happening."""
+        self.bids.clear()
+        self.marks.clear()
+        self.table.clear(columns=True)
+        self.query_one("#auction-log", RichLog).clear()
+        self.query_one("#auction-status", Static).update(status)
+
+    @property
+    def table(self) -> DataTable[Any]:
+        return self.query_one("#bids", DataTable)
+
+    def reset(self, started: AuctionStarted) -> None:
+        self.jurors = list(started.agents)
+        self.bids.clear()
+        self.marks.clear()
+        table = self.table
+        table.clear(columns=True)
+        for name in FIXED:
+            table.add_column(name, key=name)
+        for juror in self.jurors:
+            table.add_column(f"γ {juror}", key=f"jury:{juror}")
+        for name in SCORES:
+            table.add_column(name, key=name)
+        self.query_one("#auction-log", RichLog).clear()
+        self.query_one("#auction-status", Static).update(
+            f"[bold]auction[/] · {started.kind} job · {len(started.agents)} agents · "
+            f"weights cost {started.weights.cost:.2f}, entropy {started.weights.entropy:.2f}"
+        )
+
+    def show(self, event: Any) -> None:
+        """Draw one auction event; other events are ignored."""
+        line = event_line(event) if not isinstance(event, JuryScored) else None
+        if line:
+            self.query_one("#auction-log", RichLog).write(Text.from_markup(line))
+        match event:
+            case AuctionStarted():
+                self.reset(event)
+            case BidReceived(bid=bid) | Refined(bid=bid):
+                self._add_bid(bid)
+            case JuryScored():
+                key = f"{event.bidder}:{event.round}"
+                if key in self.bids:
+                    self.table.update_cell(key, f"jury:{event.juror}", _num(event.score, 1))
+            case BidScored(scored=scored):
+                key = f"{scored.agent}:{scored.bid.round}"
+                for name, value in zip(
+                    SCORES, (scored.cost, scored.value, scored.score), strict=True
+                ):
+                    self.table.update_cell(key, name, _num(value, 3))
+            case BidDropped():
+                key = f"{event.agent}:{event.round}"
+                if key in self.bids:
+                    self.table.update_cell(key, "C−V", Text("dropped", style="red"))
+            case ProvisionalWinner(scored=scored):
+                self._mark(f"{scored.agent}:{scored.bid.round}", "☆", "provisional winner")
+            case WinnerChosen():
+                key = f"{event.winner.agent}:{event.winner.bid.round}"
+                self._mark(key, "★", f"winner: {event.reason}")
+
+    def _add_bid(self, bid: Bid) -> None:
+        key = f"{bid.agent}:{bid.round}"
+        self.bids[key] = bid
+        cells = [
+            bid.agent,
+            bid.round,
+            f"{bid.price:.4g}",
+            str(bid.tokens),
+            _num(bid.entropy),
+            *["…"] * len(self.jurors),
+            *["…"] * len(SCORES),
+        ]
+        self.table.add_row(*cells, key=key)
+
+    def _mark(self, key: str, symbol: str, status: str) -> None:
+        for old in list(self.marks):
+            bid = self.bids[old]
+            self.table.update_cell(old, "agent", bid.agent)
+            del self.marks[old]
+        if key in self.bids:
+            bid = self.bids[key]
+            self.marks[key] = symbol
+            self.table.update_cell(key, "agent", Text(f"{bid.agent} {symbol}", style="bold green"))
+            self.table.move_cursor(row=self.table.get_row_index(key))
+        self.query_one("#auction-status", Static).update(f"[bold]{status}[/]")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key in self.bids:
+            self.app.push_screen(PlanScreen(self.bids[key]))

@@ -1,0 +1,100 @@
+"""The Costs tab: totals, per agent (share of jobs won, $ as bidder, juror and worker), the
+auction's overhead against the work, and two charts: $ per day (auction vs execution) and the
+share of auctions a cheaper agent won as the memory grew."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from sale_tui.memory.costs import Overhead
+
+TREND_WINDOW = 10
+
+
+class CostsPane(VerticalScroll):
+    def compose(self) -> ComposeResult:
+        yield Static("Loading the memory…", id="costs-summary")
+        table: DataTable[Any] = DataTable(id="costs-agents", cursor_type="row")
+        yield table
+        with Horizontal(id="costs-charts"):
+            yield PlotextPlot(id="costs-daily")
+            yield PlotextPlot(id="costs-trend")
+
+    def on_mount(self) -> None:
+        self.query_one("#costs-agents", DataTable).add_columns(
+            "agent", "bids", "wins", "win share", "work ok", "$ bids", "$ jury", "$ work"
+        )
+
+    @work(thread=True, exclusive=True, group="costs")
+    def reload(self) -> None:
+        memory = self.app.services.open_memory()  # type: ignore[attr-defined]
+        data = (
+            memory.overhead(),
+            memory.cost_per_agent(),
+            memory.cost_per_day(),
+            memory.small_agent_wins(TREND_WINDOW),
+        )
+        self.app.call_from_thread(self._fill, *data)
+
+    def _fill(
+        self,
+        overhead: Overhead,
+        agents: list[dict[str, Any]],
+        days: list[dict[str, Any]],
+        trend: list[tuple[int, float]],
+    ) -> None:
+        total = overhead.auction_usd + overhead.execution_usd
+        tokens = overhead.auction_tokens + overhead.execution_tokens
+        token_share = overhead.auction_tokens / tokens if tokens else 0.0
+        self.query_one("#costs-summary", Static).update(
+            f"[bold]{overhead.auctions} auctions · ${total:.6f}[/] = auction "
+            f"${overhead.auction_usd:.6f} ({overhead.auction_tokens:,} tokens) + work "
+            f"${overhead.execution_usd:.6f} ({overhead.execution_tokens:,} tokens)\n"
+            f"auction overhead: [bold]{overhead.auction_share:.0%}[/] of $, "
+            f"{token_share:.0%} of tokens · $ nominal for local models"
+        )
+        table = self.query_one("#costs-agents", DataTable)
+        table.clear()
+        for row in agents:
+            table.add_row(
+                row["agent"],
+                str(row["entered"]),
+                str(row["wins"]),
+                f"{row['win_share']:.0%}",
+                str(row["successes"]),
+                f"{row['bid_usd']:.6f}",
+                f"{row['jury_usd']:.6f}",
+                f"{row['execution_usd']:.6f}",
+            )
+        daily = self.query_one("#costs-daily", PlotextPlot)
+        plt = daily.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("$ per day")
+        if days:
+            labels = [row["day"][5:] for row in days]
+            plt.stacked_bar(
+                labels,
+                [
+                    [row["auction_usd"] or 0 for row in days],
+                    [row["execution_usd"] or 0 for row in days],
+                ],
+                labels=["auction", "work"],  # type: ignore[call-arg]  # the .pyi says label
+            )
+        daily.refresh()
+        trend_plot = self.query_one("#costs-trend", PlotextPlot)
+        plt = trend_plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(f"cheaper agent won (last {TREND_WINDOW})")
+        if trend:
+            plt.plot([count for count, _ in trend], [share * 100 for _, share in trend])
+            plt.ylim(0, 100)
+            plt.xlabel("auctions in memory")
+        trend_plot.refresh()

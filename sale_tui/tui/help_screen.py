@@ -1,0 +1,46 @@
+"""F1: how a job flows through the tabs, and every key."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# sale-tui
+
+Type a job on **Job** and press **ctrl+r**. Agents bid with short plans; the jury (every agent)
+scores each plan; the lowest *C − V* (price × bid length against value) wins, and cheaper agents
+may refine their bid from past winning plans first (**Auction**). The winner works in a Docker
+sandbox on a snapshot of your repo (**Execution**); nothing touches your repo until you apply the
+diff on **Review**, file by file or hunk by hunk. When the work fails, the next bid tries
+(escalate). Every auction is kept in the memory: **History**, **Costs**.
+
+| key | what it does |
+|---|---|
+| ctrl+r | run the job typed on the Job tab |
+| F8 / ctrl+c | stop the running job (the sandbox is removed, the record kept) |
+| F2 … F7 | Job, Auction, Execution, Review, History, Costs |
+| ↑ / ↓ in the request | earlier requests |
+| enter on a bid / auction | open its plan / the past auction |
+| space on a file or hunk | keep it or leave it out of the patch |
+| ctrl+t | light or dark theme |
+| ctrl+p | command palette (every command, screenshots) |
+| ctrl+q | quit (stops a running job first) |
+| esc | close this help or a detail window |
+
+The same jobs run without the UI: `sale-tui do "…"`; past auctions: `sale-tui history`,
+`sale-tui show ID`.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,f1", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"), VerticalScroll():
+            yield Markdown(HELP)

@@ -1,0 +1,160 @@
+"""The History tab: past auctions (search, filter by winner, outcome and date), each openable to
+its bids, jury scores, winner and reason, cost and what the work came to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Select, Static
+
+from sale_tui.render import bids_table
+
+if TYPE_CHECKING:
+    from sale_tui.memory import AuctionMemory
+
+OUTCOMES = [("any outcome", ""), ("success", "success"), ("failure", "failure")]
+OUTCOMES += [("interrupted", "interrupted"), ("auction failed", "auction:failed")]
+SINCE = [("any time", 0), ("today", 1), ("last 7 days", 7), ("last 30 days", 30)]
+ANY_AGENT = ""
+LIMIT = 500
+
+
+def auction_usd(row: dict[str, Any]) -> float:
+    return sum(row.get(f"{phase}_cost_usd") or 0.0 for phase in ("bid", "jury", "refine"))
+
+
+def since_date(days: int) -> str | None:
+    """The ISO start of the window; ``today`` starts at midnight UTC (memory stores UTC)."""
+    if not days:
+        return None
+    start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+    return start.isoformat()
+
+
+class AuctionScreen(ModalScreen[None]):
+    """One past auction in full."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
+
+    def __init__(self, memory: AuctionMemory, auction_id: str) -> None:
+        super().__init__()
+        self.memory = memory
+        self.auction_id = auction_id
+
+    def compose(self) -> ComposeResult:
+        row = self.memory.auction(self.auction_id) or {}
+        bids = self.memory.scored_bids(self.auction_id)
+        executions = self.memory.executions(self.auction_id)
+        winner = next(
+            (b for b in bids if b.agent == row.get("winner") and b.bid.round == "refined"), None
+        ) or next((b for b in bids if b.agent == row.get("winner")), None)
+        jurors = sorted({juror for b in bids for juror in b.jury})
+        work_usd = sum(e["cost_usd"] or 0.0 for e in executions)
+        head = (
+            f"[bold]{escape(row.get('job') or '')}[/]\n"
+            f"[dim]{self.auction_id} · {row.get('kind')} · {row.get('started_at', '')[:19]} · "
+            f"{escape(row.get('repo') or '')}[/]\n"
+            f"{row.get('status')}: winner [bold]{escape(row.get('winner') or '—')}[/] — "
+            f"{escape(row.get('reason') or '')}\n"
+            f"auction ${auction_usd(row):.7f} + work ${work_usd:.7f}   [dim](Esc to close)[/]"
+        )
+        with Vertical(id="auction-box"):
+            yield Static(head)
+            with VerticalScroll():
+                yield Static(bids_table(bids, winner, jurors) if bids else "no scored bids")
+                for execution in executions:
+                    tests = {1: "passed", 0: "failed"}.get(execution["tests_passed"], "n/a")
+                    yield Static(
+                        f"work by [bold]{escape(execution['agent'])}[/]: {execution['status']} · "
+                        f"tests {tests} · {execution['tokens'] or 0} tokens · "
+                        f"${execution['cost_usd'] or 0:.7f} · verdict "
+                        f"{execution['verdict'] or '—'} · {escape(execution['detail'] or '')}"
+                    )
+                if winner is not None:
+                    yield Static(f"\n[bold]winning plan[/]\n{escape(winner.bid.text)}")
+
+
+class HistoryPane(Vertical):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.memory: AuctionMemory | None = None
+        self.agents: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="history-filters"):
+            yield Input(placeholder="search job text", id="history-search")
+            yield Select(
+                [("any winner", ANY_AGENT)], value=ANY_AGENT, allow_blank=False, id="history-agent"
+            )
+            yield Select(OUTCOMES, value="", allow_blank=False, id="history-outcome")
+            yield Select(SINCE, value=0, allow_blank=False, id="history-since")
+        yield Static("", id="history-count")
+        table: DataTable[Any] = DataTable(id="auctions", cursor_type="row", zebra_stripes=True)
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#auctions", DataTable)
+        table.add_columns("id", "when (UTC)", "job", "winner", "outcome", "$ auction", "$ work")
+
+    def reload(self) -> None:
+        """Read the filters here (the UI thread) and query the memory in a worker."""
+        outcome = str(self.query_one("#history-outcome", Select).value)
+        days = self.query_one("#history-since", Select).value
+        self._load(
+            agent=str(self.query_one("#history-agent", Select).value) or None,
+            status=outcome.removeprefix("auction:") if outcome.startswith("auction:") else None,
+            outcome=None if outcome.startswith("auction:") else outcome or None,
+            text=self.query_one("#history-search", Input).value,
+            since=since_date(days if isinstance(days, int) else 0),
+        )
+
+    @work(thread=True, exclusive=True, group="history")
+    def _load(self, **filters: Any) -> None:
+        if self.memory is None:  # opened in the worker: the first open may migrate the file
+            self.memory = self.app.services.open_memory()  # type: ignore[attr-defined]
+        rows = self.memory.auctions(LIMIT, **filters)
+        for row in rows:
+            row["work_usd"] = sum(e["cost_usd"] or 0 for e in self.memory.executions(row["id"]))
+        winners = {row["winner"] for row in self.memory.auctions(LIMIT) if row["winner"]}
+        self.app.call_from_thread(self._fill, rows, winners)
+
+    def _fill(self, rows: list[dict[str, Any]], winners: set[str]) -> None:
+        if winners != self.agents:
+            self.agents = winners
+            chooser = self.query_one("#history-agent", Select)
+            current = chooser.value
+            chooser.set_options([("any winner", ANY_AGENT), *[(a, a) for a in sorted(winners)]])
+            chooser.value = current if current in winners else ANY_AGENT
+        table = self.query_one("#auctions", DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(
+                row["id"][:6],
+                (row["started_at"] or "")[5:16].replace("T", " "),
+                (row["job"] or "")[:60],
+                row["winner"] or "—",
+                row["outcome"] or row["status"],
+                f"{auction_usd(row):.6f}",
+                f"{row['work_usd']:.6f}",
+                key=row["id"],
+            )
+        more = " (newest shown)" if len(rows) == LIMIT else ""
+        self.query_one("#history-count", Static).update(
+            f"{len(rows)} auction(s){more} · Enter opens one"
+        )
+
+    @on(Input.Changed, "#history-search")
+    @on(Select.Changed, "#history-agent, #history-outcome, #history-since")
+    def _filters_changed(self) -> None:
+        self.reload()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if self.memory is not None and event.row_key.value:
+            self.app.push_screen(AuctionScreen(self.memory, event.row_key.value))
