@@ -77,8 +77,10 @@ async def test_a_job_fills_the_auction_runs_live_and_applies_the_chosen_file_to_
         assert "large ★" in agents  # the jury preferred the large plan; its row is marked
         jury_columns = {str(c.value) for c in table.columns if str(c.value).startswith("jury:")}
         assert jury_columns == {"jury:small", "jury:large"}
+        legend = text_of(app.query_one("#auction-legend", Static))
+        assert "γ1 small" in legend and "γ2 large" in legend
         assert all(table.get_cell(key, "C−V") != "…" for key in table.rows)
-        assert "winner: " in text_of(app.query_one("#auction-status", Static))
+        assert "winner large: " in text_of(app.query_one("#auction-status", Static))
 
         steps = log_text(app.query_one("#steps", RichLog))
         assert "step 1 edit calc.py" in steps and "stopped: finished" in steps
@@ -115,7 +117,7 @@ async def test_reject_keeps_the_repo_and_records_the_verdict(tmp_path: Path, rep
         await type_job(pilot, "Fix add() in calc.py")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: app.query_one(TabbedContent).active == "review")
-        await pilot.click("#reject")
+        await pilot.press("x")  # the review tab's key for Reject
         await pilot.pause()
         assert "rejected" in text_of(app.query_one("#review-status", Static))
     assert tree_state(repo) == before
@@ -249,8 +251,9 @@ async def test_unready_agents_are_flagged_and_not_chosen(tmp_path: Path, repo: P
         await ready(pilot)
         agents = app.query_one("#agents", SelectionList)
         assert agents.selected == ["local"]
-        label = str(agents.get_option_at_index(1).prompt)
-        assert "OPENAI_API_KEY is not set" in label and "export OPENAI_API_KEY" in label
+        problems = text_of(app.query_one("#agents-problems", Static))
+        assert "gpt: OPENAI_API_KEY is not set — export OPENAI_API_KEY" in problems
+        assert agents.get_option_at_index(1).disabled
         assert "1 of 2 ready" in text_of(app.query_one("#agents-title", Static))
 
 
@@ -271,7 +274,7 @@ async def test_history_search_detail_and_costs(tmp_path: Path, repo: Path) -> No
         app.query_one("#history-search").focus()
         await pilot.press(*"lexer")
         await wait_until(pilot, lambda: table.row_count == 1)
-        assert str(table.get_row_at(0)[2]) == "Fix the lexer"
+        assert str(table.get_row_at(0)[-1]) == "Fix the lexer"
         table.focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, AuctionScreen))

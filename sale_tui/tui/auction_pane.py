@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,7 +30,7 @@ from sale_tui.auction.events import (
 )
 from sale_tui.render import event_line
 
-FIXED = ("agent", "round", "$/M", "tokens", "H")
+FIXED = ("agent", "$/M", "tok", "H")
 SCORES = ("C", "V", "C−V")
 
 
@@ -65,6 +66,7 @@ class AuctionPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("No auction yet: type a job on the Job tab.", id="auction-status")
+        yield Static("", id="auction-legend")
         table: DataTable[Any] = DataTable(id="bids", cursor_type="row", zebra_stripes=True)
         yield table
         yield RichLog(id="auction-log", markup=True, wrap=True, max_lines=500)
@@ -76,6 +78,7 @@ class AuctionPane(Vertical):
         self.table.clear(columns=True)
         self.query_one("#auction-log", RichLog).clear()
         self.query_one("#auction-status", Static).update(status)
+        self.query_one("#auction-legend", Static).update("")
 
     @property
     def table(self) -> DataTable[Any]:
@@ -89,14 +92,20 @@ class AuctionPane(Vertical):
         table.clear(columns=True)
         for name in FIXED:
             table.add_column(name, key=name)
-        for juror in self.jurors:
-            table.add_column(f"γ {juror}", key=f"jury:{juror}")
+        # numbered juror columns, named in the legend: the table fits 80 columns
+        for number, juror in enumerate(self.jurors, 1):
+            table.add_column(f"γ{number}", key=f"jury:{juror}")
         for name in SCORES:
             table.add_column(name, key=name)
         self.query_one("#auction-log", RichLog).clear()
         self.query_one("#auction-status", Static).update(
             f"[bold]auction[/] · {started.kind} job · {len(started.agents)} agents · "
             f"weights cost {started.weights.cost:.2f}, entropy {started.weights.entropy:.2f}"
+        )
+        jurors = " · ".join(f"γ{n} {escape(j)}" for n, j in enumerate(self.jurors, 1))
+        self.query_one("#auction-legend", Static).update(
+            f"[dim]jury scores 0–5 by {jurors} · lowest C − V wins · ↻ refined · "
+            "☆ provisional ★ winner · enter opens a plan[/]"
         )
 
     def show(self, event: Any) -> None:
@@ -112,30 +121,33 @@ class AuctionPane(Vertical):
             case JuryScored():
                 key = f"{event.bidder}:{event.round}"
                 if key in self.bids:
-                    self.table.update_cell(key, f"jury:{event.juror}", _num(event.score, 1))
+                    self._update(key, f"jury:{event.juror}", _num(event.score, 1))
             case BidScored(scored=scored):
                 key = f"{scored.agent}:{scored.bid.round}"
                 for name, value in zip(
                     SCORES, (scored.cost, scored.value, scored.score), strict=True
                 ):
-                    self.table.update_cell(key, name, _num(value, 3))
+                    self._update(key, name, _num(value, 3))
             case BidDropped():
                 key = f"{event.agent}:{event.round}"
                 if key in self.bids:
-                    self.table.update_cell(key, "C−V", Text("dropped", style="red"))
+                    self._update(key, "C−V", Text("dropped", style="red"))
             case ProvisionalWinner(scored=scored):
-                self._mark(f"{scored.agent}:{scored.bid.round}", "☆", "provisional winner")
+                self._mark(
+                    f"{scored.agent}:{scored.bid.round}",
+                    "☆",
+                    f"provisional winner {scored.agent}: cheaper agents may now refine",
+                )
             case WinnerChosen():
                 key = f"{event.winner.agent}:{event.winner.bid.round}"
-                self._mark(key, "★", f"winner: {event.reason}")
+                self._mark(key, "★", f"winner {event.winner.agent}: {event.reason}")
 
     def _add_bid(self, bid: Bid) -> None:
         key = f"{bid.agent}:{bid.round}"
         self.bids[key] = bid
         cells = [
-            bid.agent,
-            bid.round,
-            f"{bid.price:.4g}",
+            self._row_label(bid),
+            f"{bid.price:.3g}",
             str(bid.tokens),
             _num(bid.entropy),
             *["…"] * len(self.jurors),
@@ -143,15 +155,21 @@ class AuctionPane(Vertical):
         ]
         self.table.add_row(*cells, key=key)
 
+    @staticmethod
+    def _row_label(bid: Bid, mark: str = "") -> str:
+        return bid.agent + (" ↻" if bid.round == "refined" else "") + (f" {mark}" if mark else "")
+
+    def _update(self, key: str, column: str, value: Any) -> None:
+        self.table.update_cell(key, column, value, update_width=True)
+
     def _mark(self, key: str, symbol: str, status: str) -> None:
         for old in list(self.marks):
-            bid = self.bids[old]
-            self.table.update_cell(old, "agent", bid.agent)
+            self._update(old, "agent", self._row_label(self.bids[old]))
             del self.marks[old]
         if key in self.bids:
             bid = self.bids[key]
             self.marks[key] = symbol
-            self.table.update_cell(key, "agent", Text(f"{bid.agent} {symbol}", style="bold green"))
+            self._update(key, "agent", Text(self._row_label(bid, symbol), style="bold green"))
             self.table.move_cursor(row=self.table.get_row_index(key))
         self.query_one("#auction-status", Static).update(f"[bold]{status}[/]")
 

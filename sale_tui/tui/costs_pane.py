@@ -8,7 +8,7 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
@@ -17,7 +17,7 @@ from sale_tui.memory.costs import Overhead
 TREND_WINDOW = 10
 
 
-class CostsPane(VerticalScroll):
+class CostsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Loading the memory…", id="costs-summary")
         table: DataTable[Any] = DataTable(id="costs-agents", cursor_type="row")

@@ -89,19 +89,24 @@ class HistoryPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
-            yield Input(placeholder="search job text", id="history-search")
+            yield Input(placeholder="search job text", id="history-search", compact=True)
             yield Select(
-                [("any winner", ANY_AGENT)], value=ANY_AGENT, allow_blank=False, id="history-agent"
+                [("any winner", ANY_AGENT)],
+                value=ANY_AGENT,
+                allow_blank=False,
+                id="history-agent",
+                compact=True,
             )
-            yield Select(OUTCOMES, value="", allow_blank=False, id="history-outcome")
-            yield Select(SINCE, value=0, allow_blank=False, id="history-since")
+            yield Select(OUTCOMES, value="", allow_blank=False, id="history-outcome", compact=True)
+            yield Select(SINCE, value=0, allow_blank=False, id="history-since", compact=True)
         yield Static("", id="history-count")
         table: DataTable[Any] = DataTable(id="auctions", cursor_type="row", zebra_stripes=True)
         yield table
 
     def on_mount(self) -> None:
         table = self.query_one("#auctions", DataTable)
-        table.add_columns("id", "when (UTC)", "job", "winner", "outcome", "$ auction", "$ work")
+        # the job text last: on 80 columns the short fields stay in view
+        table.add_columns("id", "when (UTC)", "winner", "outcome", "$ auction", "$ work", "job")
 
     def reload(self) -> None:
         """Read the filters here (the UI thread) and query the memory in a worker."""
@@ -138,11 +143,11 @@ class HistoryPane(Vertical):
             table.add_row(
                 row["id"][:6],
                 (row["started_at"] or "")[5:16].replace("T", " "),
-                (row["job"] or "")[:60],
                 row["winner"] or "—",
                 row["outcome"] or row["status"],
                 f"{auction_usd(row):.6f}",
                 f"{row['work_usd']:.6f}",
+                (row["job"] or "")[:80],
                 key=row["id"],
             )
         more = " (newest shown)" if len(rows) == LIMIT else ""

@@ -10,6 +10,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static, TextArea
+from textual.widgets.selection_list import Selection
 
 from sale_tui.errors import UsageError
 from sale_tui.tui.services import AgentStatus, RepoStatus, SandboxStatus
@@ -69,6 +70,9 @@ def _mark(ready: bool) -> str:
 
 
 class JobPane(VerticalScroll):
+    ready_agents = 0
+    roster_size = 0
+
     def compose(self) -> ComposeResult:
         yield Static("repo: checking…", id="repo-status")
         yield Static("sandbox: checking…", id="sandbox-status")
@@ -77,6 +81,7 @@ class JobPane(VerticalScroll):
             with Vertical(id="job-agents"):
                 yield Static("agents (loading the roster…)", id="agents-title")
                 yield SelectionList[str](id="agents", compact=True)
+                yield Static("", id="agents-problems")
             with Vertical(id="job-settings"):
                 yield Select(KINDS, value="auto", allow_blank=False, id="kind", compact=True)
                 with Horizontal(classes="field"):
@@ -124,15 +129,30 @@ class JobPane(VerticalScroll):
         for agent in agents:
             price = "price ?" if agent.price is None else f"${agent.price:.3g}/M"
             label = f"{_mark(agent.ready)} {escape(agent.name)} [dim]{price}[/]"
-            if not agent.ready:
-                label += f" [red]{escape(agent.detail)}[/]"
-                if agent.fix:
-                    label += f" — {escape(agent.fix)}"
-            selection.add_option((label, agent.name, agent.ready))
-        ready = sum(agent.ready for agent in agents)
+            selection.add_option(
+                Selection(label, agent.name, agent.ready, disabled=not agent.ready)
+            )
+        # why an agent cannot bid, and the fix, under the list (an option is one line)
+        problems = [
+            f"[red]✗ {escape(a.name)}[/]: {escape(a.detail)}"
+            + (f" — [bold]{escape(a.fix)}[/]" if a.fix else "")
+            for a in agents
+            if not a.ready
+        ]
+        self.query_one("#agents-problems", Static).update("\n".join(problems))
+        self.ready_agents = sum(agent.ready for agent in agents)
+        self.roster_size = len(agents)
+        self._agents_title()
+
+    def _agents_title(self) -> None:
+        chosen = len(self.query_one("#agents", SelectionList).selected)
         self.query_one("#agents-title", Static).update(
-            f"agents: {ready} of {len(agents)} ready (space toggles)"
+            f"agents: {chosen} chosen · {self.ready_agents} of {self.roster_size} ready "
+            "[dim](space toggles)[/]"
         )
+
+    def on_selection_list_selected_changed(self) -> None:
+        self._agents_title()
 
     def show_history(self, requests: list[str]) -> None:
         self.query_one("#request", RequestArea).past = list(requests)

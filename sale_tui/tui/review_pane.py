@@ -4,12 +4,13 @@ Research jobs show the answer and which citations were checked."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from rich.markup import escape
 from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, SelectionList, Static
 
@@ -34,6 +35,12 @@ def _hunk_label(hunk: bytes) -> str:
 
 
 class ReviewPane(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "apply('worktree')", "Apply to tree"),
+        Binding("b", "apply('branch')", "Apply to branch"),
+        Binding("x", "reject", "Reject"),
+    ]
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pipeline: Any = None
@@ -133,8 +140,13 @@ class ReviewPane(Vertical):
         self._show_selected()
 
     @on(Button.Pressed, "#apply-worktree, #apply-branch")
-    def _apply(self, event: Button.Pressed) -> None:
-        mode = "branch" if event.button.id == "apply-branch" else "worktree"
+    def _apply_pressed(self, event: Button.Pressed) -> None:
+        self.action_apply("branch" if event.button.id == "apply-branch" else "worktree")
+
+    def action_apply(self, mode: Literal["worktree", "branch"]) -> None:
+        if self.query_one("#apply-branch", Button).disabled:
+            self.app.notify("Nothing to apply.", severity="warning")
+            return
         patch = self.chosen_patch()
         if not patch.strip():
             self.app.notify("Nothing selected to apply.", severity="warning")
@@ -149,7 +161,10 @@ class ReviewPane(Vertical):
         self.app.notify(f"Applied to {where}. `sale-tui undo` reverts it.")
 
     @on(Button.Pressed, "#reject")
-    def _reject(self) -> None:
+    def action_reject(self) -> None:
+        if self.query_one("#reject", Button).disabled:
+            self.app.notify("Nothing to reject.", severity="warning")
+            return
         self.pipeline.reject()
         self._enable(False)
         self.query_one("#review-status", Static).update("[bold]rejected[/]: nothing applied")
