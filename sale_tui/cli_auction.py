@@ -223,3 +223,30 @@ def bench_sandbox(
     table.add_row(f"create-to-ready, {files}-file repo", f"{result.ready_large_s:.3f} s")
     table.add_row("exec round trip p50 / p95", f"{result.exec_p50_ms} / {result.exec_p95_ms} ms")
     out.print(table)
+
+
+@bench_app.command("tui")
+def bench_tui(
+    runs: Annotated[int, typer.Option(min=1, help="Fresh processes to time.")] = 5,
+    repo: Annotated[Path, typer.Option(help="The repo the app opens on.")] = Path(),
+    as_json: JsonFlag = False,
+) -> None:
+    """Time from launch to the TUI's first screen, and to the start-up checks done."""
+    from dataclasses import asdict
+
+    from sale_tui.tui.bench import measure
+
+    with err.status(f"starting the TUI {runs} times…"):
+        result = measure(repo.resolve(), runs)
+    if as_json:
+        print(json.dumps(asdict(result)))
+        return
+    table = Table("what", "value", title=f"TUI start-up (80×24, median of {runs} fresh processes)")
+    table.add_row(
+        "launch → first screen painted",
+        f"{result.first_paint_s:.2f} s (max {result.first_paint_max_s:.2f} s)",
+    )
+    table.add_row("launch → repo, Docker and roster checked", f"{result.checks_done_s:.2f} s")
+    table.add_row("peak RSS at first paint", f"{result.rss_at_paint_mb:.0f} MB")
+    table.add_row("peak RSS after the checks", f"{result.rss_after_checks_mb:.0f} MB")
+    out.print(table)

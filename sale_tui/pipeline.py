@@ -22,55 +22,11 @@ from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, ru
 from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import rank_key
+from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
 from sale_tui.repo import Snapshot, apply_patch
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
-
-
-@dataclass(frozen=True)
-class TestsRan:
-    __test__ = False  # not a pytest test class, despite the name
-
-    command: str
-    passed: bool
-    output: str
-
-
-@dataclass(frozen=True)
-class PatchReady:
-    patch: bytes
-    """``git diff --binary`` of the sandbox against the snapshot; empty when nothing changed."""
-    agent: str
-
-
-@dataclass(frozen=True)
-class Escalated:
-    """The work of ``from_agent`` failed; the job goes to the next bid in score order."""
-
-    from_agent: str
-    to_agent: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class JobFinished:
-    auction_id: str
-    winner: str | None
-    executed_by: str | None
-    """The agent whose work is the result: the winner, or the last one escalated to."""
-    success: bool
-    tests_passed: bool | None
-    applied: str | None
-    """``worktree``, the branch name, or None when nothing reached the repo."""
-    patch_bytes: int
-    auction_cost_usd: float
-    execution_cost_usd: float
-    auction_tokens: int
-    execution_tokens: int
-    seconds: dict[str, float]
-    """Wall time per phase: auction, execution, tests."""
-
 
 JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady | Escalated
 

@@ -336,3 +336,16 @@ def test_repo_status_names_branch_dirty_and_tests(repo: Path) -> None:
     status = repo_status(repo)
     assert isinstance(status, RepoStatus) and status.root == repo and status.dirty
     assert "uncommitted changes" in status.detail
+
+
+def test_the_app_paints_before_importing_docker_git_the_memory_or_litellm() -> None:
+    """These load in workers after the first screen (docs/BENCHMARKS.md: first paint 0.48 s;
+    importing them up front made it 0.90 s)."""
+    import subprocess
+    import sys
+
+    heavy = ("docker", "git", "sqlite_utils", "numpy", "litellm", "llama_cpp", "onnxruntime")
+    code = f"import sys, sale_tui.tui.app; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -247,7 +247,7 @@ class SaleApp(App[None]):
     def on_job_event_posted(self, message: JobEventPosted) -> None:
         from sale_tui.agents import StepRan
         from sale_tui.auction.events import AuctionFailed, WinnerChosen
-        from sale_tui.pipeline import TestsRan
+        from sale_tui.job_events import TestsRan
 
         event = message.event
         self.query_one(AuctionPane).show(event)

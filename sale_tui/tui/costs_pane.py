@@ -4,7 +4,7 @@ share of auctions a cheaper agent won as the memory grew."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -12,7 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from sale_tui.memory.costs import Overhead
+if TYPE_CHECKING:  # the memory (numpy, the embedder) loads in a worker, after the first paint
+    from sale_tui.memory.costs import Overhead
 
 TREND_WINDOW = 10
 

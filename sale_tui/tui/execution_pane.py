@@ -14,7 +14,7 @@ from textual.widgets import Button, RichLog, Static
 
 from sale_tui.agents import AgentStopped, StepRan
 from sale_tui.auction.events import WinnerChosen
-from sale_tui.pipeline import Escalated, TestsRan
+from sale_tui.job_events import Escalated, TestsRan
 
 OBSERVATION_LINES = 12
 
