@@ -8,6 +8,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from textual import events
 from textual.widgets import Button, DataTable, RichLog, SelectionList, Static, TabbedContent
 
 from sale_tui.memory import AuctionMemory
@@ -223,9 +224,13 @@ async def test_problems_are_shown_with_their_fix_and_block_the_run(tmp_path: Pat
         await pilot.press("ctrl+r")  # empty request
         await pilot.pause()
         assert "the request is empty" in _notifications(app)
-        await type_job(pilot, "Fix add()")
-        await pilot.press("ctrl+r")
-        await pilot.pause()
+        app.query_one("#request").focus()
+        # typed (or pasted) and run in one go, as a terminal delivers them (pilot.press would
+        # wait after each key): ctrl+r must see every key before it
+        for char in "Fix add()":
+            app.post_message(events.Key(char, char))
+        app.post_message(events.Key("ctrl+r", None))
+        await pilot.pause(0.3)
         assert "git init" in _notifications(app)
         assert not app.running
 
@@ -349,3 +354,15 @@ def test_the_app_paints_before_importing_docker_git_the_memory_or_litellm() -> N
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+async def test_f12_saves_a_screenshot_in_the_data_folder(
+    tmp_path: Path, repo: Path, isolated_home: Path
+) -> None:
+    app = SaleApp(services_for(repo, tmp_path / "memory.db", [bidder("small", 0.1)]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("f12")
+        await pilot.pause()
+    saved = list(isolated_home.rglob("screenshots/*.svg"))
+    assert len(saved) == 1 and "<svg" in saved[0].read_text()[:500]

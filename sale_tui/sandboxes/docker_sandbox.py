@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import secrets
+import shlex
 import socket
 import tarfile
 import time
@@ -30,6 +32,9 @@ from sale_tui.config import SandboxConfig
 from sale_tui.errors import SandboxError
 
 LABEL = "sale-tui.sandbox"
+READ_BACK_TRIES = 5
+TAIL_BYTES = 4096
+"""The end of a command's output is always kept (past the cap): it holds the exit sentinel."""
 DEFAULT_IMAGE = "sale-tui-sandbox:1"
 WORKDIR = "/work"
 
@@ -202,31 +207,33 @@ class DockerSandbox:
         on_output: Callable[[str], None] | None = None,
         workdir: str = WORKDIR,
     ) -> CommandResult:
-        """Run a shell command; output streamed to ``on_output`` and capped."""
+        """Run a shell command; output streamed to ``on_output`` and capped.
+
+        Docker sometimes drops the output of an exec that ends quickly (moby#27289,
+        docker-py#2042; seen here as an empty ``cat`` under load), so the command's output and
+        exit code also go to a file inside the container, closed by a sentinel line. When the
+        stream lacks the sentinel, the file is read again (reading it is safe to repeat; the
+        command itself never runs twice).
+        """
         timeout = timeout_s if timeout_s is not None else self.limits.command_timeout_s
-        container = self._container()
-        api: Any = container.client.api
-        wrapped = ["timeout", "-s", "KILL", f"{timeout:g}", "sh", "-c", command]
+        sentinel = f"__sale_tui_exit_{secrets.token_hex(4)}__"
+        log = f"/tmp/.sale-tui-{sentinel}"
+        script = (  # the last command's log goes first: no extra exec to clean up
+            f"rm -f /tmp/.sale-tui-__sale_tui_exit_*; "
+            f"{{ timeout -s KILL {timeout:g} sh -c {shlex.quote(command)}; "
+            f"printf '\\n{sentinel} %s\\n' $?; }} 2>&1 | tee {log}"
+        )
         started = time.perf_counter()
-        exec_id = api.exec_create(
-            container.id, wrapped, workdir=workdir, user="sandbox", environment={}
-        )["Id"]
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-        for chunk in api.exec_start(exec_id, stream=True):
-            if size < self.limits.output_cap_bytes:
-                piece = chunk[: self.limits.output_cap_bytes - size]
-                chunks.append(piece)
-                size += len(piece)
-                if on_output:
-                    on_output(piece.decode(errors="replace"))
-                truncated = truncated or len(piece) < len(chunk)
-            else:
-                truncated = True
-        exit_code = api.exec_inspect(exec_id)["ExitCode"]
-        exit_code = -1 if exit_code is None else int(exit_code)
-        output = b"".join(chunks).decode(errors="replace")
+        head, tail, truncated, exec_id = self._stream(script, workdir, on_output)
+        found = _split_sentinel(tail if truncated else head, sentinel)
+        if found is None:  # the stream was cut short, or the command killed its own shell
+            head, tail, truncated = self._read_back(log, workdir)
+            found = _split_sentinel(tail if truncated else head, sentinel)
+        if found is None:  # e.g. `pkill -f` matched the wrapper: the log is all there is
+            code = self._container().client.api.exec_inspect(exec_id)["ExitCode"]
+            found = (head.decode(errors="replace"), 137 if code in (None, 0) else int(code))
+        text, exit_code = found
+        output = head.decode(errors="replace") if truncated else text
         if truncated:
             output += f"\n[output truncated at {self.limits.output_cap_bytes} bytes]"
         return CommandResult(
@@ -238,18 +245,84 @@ class DockerSandbox:
             seconds=time.perf_counter() - started,
         )
 
-    def read_bytes(self, command: str) -> bytes:
-        """The full stdout of a command (no cap): for diffs and archives."""
-        result = self._container().exec_run(
-            ["sh", "-c", command], user="sandbox", workdir=WORKDIR, demux=True, environment={}
-        )
-        stdout, stderr = result.output
-        if result.exit_code != 0:
-            raise SandboxError(
-                f"sandbox command failed: {command}: "
-                f"{(stderr or b'').decode(errors='replace')[:300]}"
+    def _read_back(self, log: str, workdir: str) -> tuple[bytes, bytes, bool]:
+        """The command's log file, read until a read is known to be complete."""
+        done = f"__sale_tui_read_{secrets.token_hex(4)}__"
+        for _ in range(READ_BACK_TRIES):
+            head, tail, truncated, _ = self._stream(
+                f"cat {log} 2>/dev/null; printf '\\n{done} 0\\n'", workdir, None
             )
-        return stdout or b""
+            complete = _split_sentinel(tail if truncated else head, done)
+            if complete is not None:
+                text = complete[0].encode()
+                return (
+                    (head if truncated else text),
+                    tail[: tail.rfind(f"\n{done}".encode())],
+                    truncated,
+                )
+            time.sleep(0.05)
+        raise SandboxError(
+            "lost the output of a sandbox command (Docker dropped it repeatedly)",
+            fix="run the job again; if it persists, restart Docker",
+        )
+
+    def _stream(
+        self, script: str, workdir: str, on_output: Callable[[str], None] | None
+    ) -> tuple[bytes, bytes, bool, str]:
+        """One exec of ``sh -c script``: the first ``output_cap_bytes`` of its output, the
+        last few KB (where the sentinel is), whether the output was longer than the cap, and
+        the exec's id."""
+        container = self._container()
+        api: Any = container.client.api
+        exec_id = api.exec_create(
+            container.id, ["sh", "-c", script], workdir=workdir, user="sandbox", environment={}
+        )["Id"]
+        cap = self.limits.output_cap_bytes
+        chunks: list[bytes] = []
+        size = total = 0
+        tail = b""
+        for chunk in api.exec_start(exec_id, stream=True):
+            total += len(chunk)
+            tail = (tail + chunk)[-TAIL_BYTES:]
+            if size < cap:
+                piece = chunk[: cap - size]
+                chunks.append(piece)
+                size += len(piece)
+                if on_output:
+                    on_output(piece.decode(errors="replace"))
+        return b"".join(chunks), tail, total > cap, exec_id
+
+    def read_bytes(self, command: str) -> bytes:
+        """The full stdout of a command (no cap): for diffs and archives. The command must be
+        safe to repeat: when Docker drops the output (see ``run``), it runs again."""
+        sentinel = f"__sale_tui_done_{secrets.token_hex(4)}__".encode()
+        script = f"{command} && printf %s {sentinel.decode()}"
+        for _ in range(READ_BACK_TRIES):
+            result = self._container().exec_run(
+                ["sh", "-c", script], user="sandbox", workdir=WORKDIR, demux=True, environment={}
+            )
+            stdout, stderr = result.output
+            if result.exit_code != 0:
+                raise SandboxError(
+                    f"sandbox command failed: {command}: "
+                    f"{(stderr or b'').decode(errors='replace')[:300]}"
+                )
+            if (stdout or b"").endswith(sentinel):
+                return (stdout or b"")[: -len(sentinel)]
+            time.sleep(0.05)
+        raise SandboxError(
+            f"lost the output of a sandbox command: {command[:80]}",
+            fix="run the job again; if it persists, restart Docker",
+        )
+
+
+def _split_sentinel(output: bytes, sentinel: str) -> tuple[str, int] | None:
+    """(the command's output, its exit code) when the output ends with the sentinel line."""
+    text = output.decode(errors="replace")
+    head, found, rest = text.rpartition(f"\n{sentinel} ")
+    if not found or not rest.endswith("\n") or not rest.strip().lstrip("-").isdigit():
+        return None
+    return head, int(rest.strip())
 
 
 def prune() -> int:

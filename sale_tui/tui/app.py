@@ -54,10 +54,12 @@ class SaleApp(App[None]):
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
-        Binding("ctrl+r", "run_job", "Run job", priority=True),
+        # not a priority binding: it then waits behind the keys typed before it (a paste)
+        Binding("ctrl+r", "run_job", "Run job"),
         Binding("f8", "stop_job", "Stop", priority=True),
         Binding("ctrl+c", "interrupt", "Stop", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", priority=True),
+        Binding("f12", "screenshot_now", "Screenshot", show=False, priority=True),
         *[
             Binding(key, f"show_tab('{tab}')", title, show=False, priority=True)
             for tab, (key, title) in TABS.items()
@@ -128,6 +130,9 @@ class SaleApp(App[None]):
         self.query_one(TabbedContent).active = tab
         self.query_one(FOCUS[tab]).focus()
 
+    def action_screenshot_now(self) -> None:
+        self.deliver_screenshot()
+
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
@@ -187,6 +192,19 @@ class SaleApp(App[None]):
             self.action_stop_job()
             return  # quits when the job has stopped; ctrl+q again quits at once
         self.exit()
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """Textual saves screenshots to ~/Downloads and fails where that folder does not exist
+        (most servers): save them in sale-tui's data folder instead, and say where."""
+        from sale_tui import paths
+
+        folder = Path(path) if path else paths.data_dir() / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        saved = self.save_screenshot(filename, str(folder), time_format)
+        self.notify(saved, title="Screenshot saved")
+        return saved
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield SystemCommand("Run job", "Run the job typed on the Job tab", self.action_run_job)

@@ -26,6 +26,8 @@ class ExecutionPane(Vertical):
         self.tokens = 0
         self.cost_usd = 0.0
         self.agent = ""
+        self.note = ""
+        """What the status line adds while running (e.g. stopping); the tick keeps it."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="execution-bar"):
@@ -43,7 +45,7 @@ class ExecutionPane(Vertical):
 
     def _tick(self) -> None:
         if self.started is not None:
-            self._status()
+            self._status(self.note)
 
     def _status(self, note: str = "") -> None:
         elapsed = 0.0 if self.started is None else time.monotonic() - self.started
@@ -55,12 +57,14 @@ class ExecutionPane(Vertical):
     def begin(self) -> None:
         self.query_one("#steps", RichLog).clear()
         self.started, self.tokens, self.cost_usd, self.agent = None, 0, 0.0, ""
+        self.note = ""
         self.query_one("#stop", Button).disabled = False
         self._status("auction running")
 
     def stopping(self) -> None:
         self.query_one("#stop", Button).disabled = True
-        self._status("[yellow]stopping after the current model call…[/]")
+        self.note = "[yellow]stopping after the current model call…[/]"
+        self._status(self.note)
 
     def end(self, note: str) -> None:
         self.query_one("#stop", Button).disabled = True
@@ -112,4 +116,4 @@ class ExecutionPane(Vertical):
                     )
                 )
         if self.started is not None:
-            self._status()
+            self._status(self.note)

@@ -29,7 +29,8 @@ diff on **Review**, file by file or hunk by hunk. When the work fails, the next 
 | enter on a bid / auction | open its plan / the past auction |
 | space on a file or hunk | keep it or leave it out of the patch |
 | ctrl+t | light or dark theme |
-| ctrl+p | command palette (every command, screenshots) |
+| ctrl+p | command palette (every command) |
+| F12 | save an SVG screenshot (in sale-tui's data folder) |
 | ctrl+q | quit (stops a running job first) |
 | esc | close this help or a detail window |
 
