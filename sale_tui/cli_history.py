@@ -36,10 +36,19 @@ def history_command(
     limit: Annotated[int, typer.Option(min=1, help="How many auctions.")] = 20,
     agent: Annotated[str | None, typer.Option(help="Only auctions this agent won.")] = None,
     status: Annotated[str | None, typer.Option(help="won, failed, interrupted or running.")] = None,
+    search: Annotated[str | None, typer.Option(help="Words the job text contains.")] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="The work's outcome: success, failure or interrupted.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only auctions from this date on (YYYY-MM-DD, UTC).")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List past auctions, newest first: job, winner, outcome, tokens and $ of the auction."""
-    rows = _memory().auctions(limit, agent=agent, status=status)
+    rows = _memory().auctions(
+        limit, agent=agent, status=status, outcome=outcome, text=search, since=since
+    )
     if as_json:
         print(json.dumps(rows, default=str, indent=2))
         return

@@ -41,6 +41,9 @@ def test_history_lists_auctions_newest_first(memory: AuctionMemory) -> None:
     table = run_cli("history", env={"COLUMNS": "100"})
     assert "Fix the failing" in table.stdout and "large" in table.stdout
     assert json.loads(run_cli("history", "--json", "--agent", "small").stdout) == []
+    found = json.loads(run_cli("history", "--json", "--search", "parser").stdout)
+    assert [r["job"] for r in found] == ["Fix the failing parser test"]
+    assert json.loads(run_cli("history", "--json", "--since", "2999-01-01").stdout) == []
 
 
 def test_show_explains_one_auction_by_id_prefix(memory: AuctionMemory) -> None:
