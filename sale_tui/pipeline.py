@@ -182,6 +182,11 @@ class JobPipeline:
         except (KeyboardInterrupt, GeneratorExit):
             runner.memory.record_execution(self.auction_id, agent.name, "interrupted")
             raise
+        except Exception as error:  # a sandbox or provider failure: the record says so
+            runner.memory.record_execution(
+                self.auction_id, agent.name, "error", detail=f"{type(error).__name__}: {error}"
+            )
+            raise
         stopped = self.stopped
         assert stopped is not None  # run_agent always ends with AgentStopped
         runner.memory.record_execution(

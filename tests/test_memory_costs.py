@@ -54,6 +54,7 @@ def test_history_filters_by_words_outcome_winner_and_date(memory: AuctionMemory)
         "Fix the lexer",
     }
     assert memory.auctions(since="2999-01-01") == []
+    assert memory.auctions(text="%") == [] and memory.auctions(text="_") == []  # not wildcards
     assert len(memory.auctions(since="2000-01-01")) == 3
     assert memory.past_requests()[0] == "Fix the lexer"
     memory.new_job("Fix the parser", "coding")  # typed again: listed once, now newest

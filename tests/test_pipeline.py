@@ -174,3 +174,20 @@ def test_escalation_follows_the_auctions_order_and_asks_each_agent_once() -> Non
         ("mid", "refined"),
         ("large", "original"),
     ]
+
+
+def test_a_sandbox_failure_during_the_work_is_recorded_then_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sale_tui.errors import SandboxError
+    from sale_tui.sandboxes import Workspace
+
+    def lost(self: Workspace) -> bytes:
+        raise SandboxError("lost the output of a sandbox command", fix="run the job again")
+
+    monkeypatch.setattr(Workspace, "patch", lost)
+    pipeline = pipeline_for(tmp_path)
+    with pytest.raises(SandboxError):
+        list(pipeline.run())
+    row = pipeline.runner.memory.executions(pipeline.auction_id)[-1]
+    assert row["status"] == "error" and "lost the output" in row["detail"]

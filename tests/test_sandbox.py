@@ -333,17 +333,15 @@ def test_output_docker_drops_is_read_back_and_the_command_runs_once(
         stream = box._stream
         calls: list[str] = []
 
-        def lossy(script: str, *args: object) -> tuple[bytes, bytes, bool, str]:
-            head, tail, truncated, exec_id = stream(script, *args)  # type: ignore[arg-type]
+        def lossy(script: str, *args: object, **kwargs: object) -> bytes:
+            received = stream(script, *args, **kwargs)  # type: ignore[arg-type]
             calls.append(script)
-            if len(calls) == 1:
-                return b"", b"", False, exec_id  # what Docker delivered: nothing
-            return head, tail, truncated, exec_id
+            return b"" if len(calls) == 1 else received  # first time, Docker delivered nothing
 
         monkeypatch.setattr(box, "_stream", lossy)
         result = box.run("echo once >> /tmp/count; cat /tmp/count; exit 3")
         assert (result.output, result.exit_code) == ("once\n", 3)
-        assert len(calls) == 2 and "cat /tmp/.sale-tui-" in calls[1]  # read back, not re-run
+        assert len(calls) == 2 and calls[1].startswith("cat /tmp/.sale-tui-log-")  # not re-run
 
         exec_run = box.container.exec_run  # type: ignore[union-attr]
         dropped: list[bool] = []
@@ -364,3 +362,13 @@ def test_a_command_that_kills_its_own_shell_still_returns() -> None:
     with DockerSandbox("suicide") as box:
         result = box.run("echo before; pkill -9 -f suicide-marker; echo suicide-marker")
     assert "before" in result.output and result.exit_code == 137
+
+
+def test_streamed_output_hides_the_sentinel_and_small_output_is_not_cut() -> None:
+    shown: list[str] = []
+    with DockerSandbox("stream", limits=SandboxLimits(output_cap_bytes=40)) as box:
+        result = box.run("printf 1234567890123; exit 4", on_output=shown.append)
+        cut = box.run("yes abcdefgh | head -c 1000")
+    assert "".join(shown) == "1234567890123" and result.output == "1234567890123"
+    assert result.exit_code == 4 and not result.truncated
+    assert cut.truncated and cut.output.startswith("abcdefgh\n" * 4) and "truncated" in cut.output

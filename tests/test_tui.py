@@ -366,3 +366,22 @@ async def test_f12_saves_a_screenshot_in_the_data_folder(
         await pilot.pause()
     saved = list(isolated_home.rglob("screenshots/*.svg"))
     assert len(saved) == 1 and "<svg" in saved[0].read_text()[:500]
+
+
+async def test_a_broken_memory_is_reported_and_the_app_carries_on(
+    tmp_path: Path, repo: Path
+) -> None:
+    from sale_tui.errors import SaleError
+
+    def broken() -> AuctionMemory:
+        raise SaleError("cannot open the auction memory: file is not a database", fix="move it")
+
+    app = SaleApp(services_for(repo, tmp_path / "m.db", [bidder("s", 0.1)], open_memory=broken))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        for key in ("f6", "f7"):
+            await pilot.press(key)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert "file is not a database — move it" in _notifications(app)
+        assert app.is_running and app.query_one(TabbedContent).active == "costs"

@@ -70,8 +70,8 @@ class CostQueries:
             "   AS execution_usd,"
             " (SELECT count(*) FROM executions e WHERE e.agent = n.agent AND e.status = 'success')"
             "   AS successes "
-            "FROM (SELECT DISTINCT agent FROM bids UNION SELECT DISTINCT agent FROM executions)"
-            " AS n ORDER BY wins DESC, agent"
+            "FROM (SELECT agent FROM bids UNION SELECT juror FROM jury_scores"
+            " UNION SELECT agent FROM executions) AS n ORDER BY wins DESC, agent"
         )
         result = []
         for row in rows:

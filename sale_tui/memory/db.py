@@ -5,8 +5,9 @@ Migrations are plain functions applied once each, in order, recorded in ``_migra
 
 Consistency: the connection is in autocommit mode and every recorded step is one statement
 (one row inserted or updated), so a crash between two steps leaves a valid database holding
-every step before it. Migrations are idempotent (``if_not_exists``) and recorded after they
-ran, so one interrupted half-way simply runs again.
+every step before it. Migrations run together in one write transaction (concurrent openers of a
+new file wait for it) and are idempotent (``if_not_exists``), so one interrupted half-way simply
+runs again.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
             applied.append(migration.__name__)
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.conn.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+            db.execute("ROLLBACK")
         raise
     return applied
 

@@ -44,9 +44,10 @@ class HistoryQueries:
         if outcome:
             where.append(f"{outcome_sql} = ?")
             params.append(outcome)
-        for word in (text or "").split():
-            where.append("j.text LIKE ?")
-            params.append(f"%{word}%")
+        for word in (text or "").split():  # % and _ are searched for, not wildcards
+            where.append("j.text LIKE ? ESCAPE '\\'")
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
         if since:
             where.append("a.started_at >= ?")
             params.append(since)
@@ -55,7 +56,9 @@ class HistoryQueries:
             dict(row)
             for row in self.db.query(
                 f"SELECT a.*, j.text AS job, j.kind AS kind, j.repo AS repo, {outcome_sql} "
-                f"AS outcome FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
+                "AS outcome, (SELECT coalesce(sum(e.cost_usd), 0) FROM executions e "
+                "WHERE e.auction_id = a.id) AS work_usd "
+                f"FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
                 "ORDER BY a.started_at DESC LIMIT ?",
                 [*params, limit],
             )

@@ -33,8 +33,7 @@ from sale_tui.errors import SandboxError
 
 LABEL = "sale-tui.sandbox"
 READ_BACK_TRIES = 5
-TAIL_BYTES = 4096
-"""The end of a command's output is always kept (past the cap): it holds the exit sentinel."""
+LOG_PREFIX = "/tmp/.sale-tui-log-"
 DEFAULT_IMAGE = "sale-tui-sandbox:1"
 WORKDIR = "/work"
 
@@ -210,32 +209,32 @@ class DockerSandbox:
         """Run a shell command; output streamed to ``on_output`` and capped.
 
         Docker sometimes drops the output of an exec that ends quickly (moby#27289,
-        docker-py#2042; seen here as an empty ``cat`` under load), so the command's output and
-        exit code also go to a file inside the container, closed by a sentinel line. When the
-        stream lacks the sentinel, the file is read again (reading it is safe to repeat; the
-        command itself never runs twice).
+        docker-py#2042; seen here as an empty ``cat`` under load). So the first
+        ``output_cap_bytes`` (+1, to tell a cut) of the output also go to a log in the
+        container, the exit code to a file beside it, and the stream ends with a sentinel line
+        that ``on_output`` never sees. No sentinel: the log is read back (that is safe to
+        repeat; the command itself never runs twice).
         """
         timeout = timeout_s if timeout_s is not None else self.limits.command_timeout_s
+        cap = self.limits.output_cap_bytes
         sentinel = f"__sale_tui_exit_{secrets.token_hex(4)}__"
-        log = f"/tmp/.sale-tui-{sentinel}"
-        script = (  # the last command's log goes first: no extra exec to clean up
-            f"rm -f /tmp/.sale-tui-__sale_tui_exit_*; "
-            f"{{ timeout -s KILL {timeout:g} sh -c {shlex.quote(command)}; "
-            f"printf '\\n{sentinel} %s\\n' $?; }} 2>&1 | tee {log}"
+        log = f"{LOG_PREFIX}{sentinel}"
+        script = (
+            f"rm -f {LOG_PREFIX}*; "  # the previous command's log, not needed any more
+            f"{{ {{ timeout -s KILL {timeout:g} sh -c {shlex.quote(command)}; echo $? > {log}.rc;"
+            f" }} 2>&1 | {{ head -c {cap + 1} | tee {log}; cat > /dev/null; }}; "
+            f"printf '\\n{sentinel} %s\\n' \"$(cat {log}.rc 2>/dev/null || echo 137)\"; }}"
         )
         started = time.perf_counter()
-        head, tail, truncated, exec_id = self._stream(script, workdir, on_output)
-        found = _split_sentinel(tail if truncated else head, sentinel)
+        streamed = self._stream(script, workdir, on_output, hold_back=len(sentinel) + 8)
+        found = _split_sentinel(streamed, sentinel)
         if found is None:  # the stream was cut short, or the command killed its own shell
-            head, tail, truncated = self._read_back(log, workdir)
-            found = _split_sentinel(tail if truncated else head, sentinel)
-        if found is None:  # e.g. `pkill -f` matched the wrapper: the log is all there is
-            code = self._container().client.api.exec_inspect(exec_id)["ExitCode"]
-            found = (head.decode(errors="replace"), 137 if code in (None, 0) else int(code))
-        text, exit_code = found
-        output = head.decode(errors="replace") if truncated else text
+            found = self._read_back(log, workdir)
+        output, exit_code = found
+        truncated = len(output.encode()) > cap
         if truncated:
-            output += f"\n[output truncated at {self.limits.output_cap_bytes} bytes]"
+            output = output.encode()[:cap].decode(errors="replace")
+            output += f"\n[output truncated at {cap} bytes]"
         return CommandResult(
             command,
             exit_code,
@@ -245,21 +244,17 @@ class DockerSandbox:
             seconds=time.perf_counter() - started,
         )
 
-    def _read_back(self, log: str, workdir: str) -> tuple[bytes, bytes, bool]:
-        """The command's log file, read until a read is known to be complete."""
+    def _read_back(self, log: str, workdir: str) -> tuple[str, int]:
+        """The command's log and exit code (137 when its shell was killed before writing one),
+        read until a read is known to be complete."""
         done = f"__sale_tui_read_{secrets.token_hex(4)}__"
+        code = f"$(cat {log}.rc 2>/dev/null || echo 137)"
+        script = f"cat {log} 2>/dev/null; printf '\\n{done} %s\\n' \"{code}\""
         for _ in range(READ_BACK_TRIES):
-            head, tail, truncated, _ = self._stream(
-                f"cat {log} 2>/dev/null; printf '\\n{done} 0\\n'", workdir, None
-            )
-            complete = _split_sentinel(tail if truncated else head, done)
-            if complete is not None:
-                text = complete[0].encode()
-                return (
-                    (head if truncated else text),
-                    tail[: tail.rfind(f"\n{done}".encode())],
-                    truncated,
-                )
+            streamed = self._stream(script, workdir, None)
+            found = _split_sentinel(streamed, done)
+            if found is not None:
+                return found
             time.sleep(0.05)
         raise SandboxError(
             "lost the output of a sandbox command (Docker dropped it repeatedly)",
@@ -267,41 +262,49 @@ class DockerSandbox:
         )
 
     def _stream(
-        self, script: str, workdir: str, on_output: Callable[[str], None] | None
-    ) -> tuple[bytes, bytes, bool, str]:
-        """One exec of ``sh -c script``: the first ``output_cap_bytes`` of its output, the
-        last few KB (where the sentinel is), whether the output was longer than the cap, and
-        the exec's id."""
+        self,
+        script: str,
+        workdir: str,
+        on_output: Callable[[str], None] | None,
+        hold_back: int = 0,
+    ) -> bytes:
+        """One exec of ``sh -c script`` (whose output the script itself bounds): everything it
+        printed. ``on_output`` gets the text as it comes, except the last
+        ``hold_back`` bytes (where the sentinel line is), given at the end minus the sentinel."""
         container = self._container()
         api: Any = container.client.api
         exec_id = api.exec_create(
             container.id, ["sh", "-c", script], workdir=workdir, user="sandbox", environment={}
         )["Id"]
-        cap = self.limits.output_cap_bytes
-        chunks: list[bytes] = []
-        size = total = 0
-        tail = b""
+        received = bytearray()
+        shown = 0
         for chunk in api.exec_start(exec_id, stream=True):
-            total += len(chunk)
-            tail = (tail + chunk)[-TAIL_BYTES:]
-            if size < cap:
-                piece = chunk[: cap - size]
-                chunks.append(piece)
-                size += len(piece)
-                if on_output:
-                    on_output(piece.decode(errors="replace"))
-        return b"".join(chunks), tail, total > cap, exec_id
+            received += chunk
+            if on_output and len(received) - hold_back > shown:
+                on_output(received[shown : len(received) - hold_back].decode(errors="replace"))
+                shown = len(received) - hold_back
+        if on_output:
+            rest = bytes(received[shown:])
+            cut = rest.rfind(b"\n__sale_tui_")
+            rest = rest[:cut] if cut >= 0 else rest
+            if rest:
+                on_output(rest.decode(errors="replace"))
+        return bytes(received)
 
     def read_bytes(self, command: str) -> bytes:
         """The full stdout of a command (no cap): for diffs and archives. The command must be
         safe to repeat: when Docker drops the output (see ``run``), it runs again."""
         sentinel = f"__sale_tui_done_{secrets.token_hex(4)}__".encode()
-        script = f"{command} && printf %s {sentinel.decode()}"
+        # braces and a newline: a command ending in a comment or `&` still gets the sentinel
+        script = f"{{ {command}\n}} && printf %s {sentinel.decode()}"
         for _ in range(READ_BACK_TRIES):
             result = self._container().exec_run(
                 ["sh", "-c", script], user="sandbox", workdir=WORKDIR, demux=True, environment={}
             )
             stdout, stderr = result.output
+            if result.exit_code is None:  # the exec's end was not seen either: try again
+                time.sleep(0.05)
+                continue
             if result.exit_code != 0:
                 raise SandboxError(
                     f"sandbox command failed: {command}: "

@@ -4,8 +4,8 @@ model, a container or git. Events come back as messages and each pane draws its 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +27,7 @@ from sale_tui.tui.review_pane import ReviewPane
 from sale_tui.tui.services import RepoStatus, SandboxStatus, Services, default_services
 
 if TYPE_CHECKING:
+    from sale_tui.memory import AuctionMemory
     from sale_tui.runner import AuctionRunner
 
 TABS = {
@@ -75,6 +76,8 @@ class SaleApp(App[None]):
         self.quit_after_job = False
         self.stop_requested = threading.Event()
         self.runners: dict[tuple[str, ...], AuctionRunner] = {}
+        self.memory: AuctionMemory | None = None
+        self.memory_lock = threading.Lock()
         self.theme = "textual-dark"
 
     def compose(self) -> ComposeResult:
@@ -99,25 +102,42 @@ class SaleApp(App[None]):
         self.check_world()
 
     # -- what the job will run against, found in the background -----------------------------
+    @contextmanager
+    def using_memory(self) -> Iterator[AuctionMemory]:
+        """The app's one read connection to the memory, for one worker at a time (a sqlite
+        connection is not for concurrent use); opened on first use, in a worker."""
+        with self.memory_lock:
+            if self.memory is None:
+                self.memory = self.services.open_memory()
+            yield self.memory
+
+    def report_from_worker(self, error: Exception, what: str) -> None:
+        """A worker failed: one line, with the fix when there is one; the app carries on."""
+        line = error.one_line() if isinstance(error, SaleError) else f"{what}: {error!r}"
+        self.call_from_thread(self.notify, line, severity="error", timeout=15)
+
+    def _show_on_job_tab(self, method: str, value: object) -> None:
+        self.call_from_thread(lambda: getattr(self.query_one(JobPane), method)(value))
+
     @work(thread=True, group="startup")
     def check_world(self) -> None:
         """Repo, memory, sandbox, then the roster (it may import litellm: seconds)."""
-        job = self.query_one(JobPane)
-        self.repo = self.services.repo_status(self.services.repo)
-        self.call_from_thread(job.show_repo, self.repo)
         try:
-            requests = self.services.open_memory().past_requests()
-            self.call_from_thread(job.show_history, requests)
-        except SaleError as error:
-            self.call_from_thread(self.notify, error.one_line(), severity="error")
-        self.sandbox = self.services.sandbox()
-        self.call_from_thread(job.show_sandbox, self.sandbox)
+            self.repo = self.services.repo_status(self.services.repo)
+            self._show_on_job_tab("show_repo", self.repo)
+            with self.using_memory() as memory:
+                self._show_on_job_tab("show_history", memory.past_requests())
+        except Exception as error:  # shown; the app stays usable
+            self.report_from_worker(error, "checking the repo and the memory failed")
         try:
-            roster = self.services.roster()
-        except SaleError as error:
-            self.call_from_thread(self.notify, error.one_line(), severity="error", timeout=30)
-            return
-        self.call_from_thread(job.show_roster, roster)
+            self.sandbox = self.services.sandbox()
+        except Exception as error:
+            self.sandbox = SandboxStatus(False, f"Docker check failed: {error!r}")
+        self._show_on_job_tab("show_sandbox", self.sandbox)
+        try:
+            self._show_on_job_tab("show_roster", self.services.roster())
+        except Exception as error:
+            self.report_from_worker(error, "loading the roster failed")
 
     # -- actions -------------------------------------------------------------------------
     def action_help(self) -> None:
@@ -249,14 +269,16 @@ class SaleApp(App[None]):
             )
             pipeline = JobPipeline(runner, request)
             events = pipeline.run()
-            # Closing the generator (stop, quit, an error) removes the container and records
-            # the auction or the execution as interrupted.
+            # Closing the generator early (stop, quit) removes the container and records the
+            # auction or the execution as interrupted; an error inside it records a failure.
+            stopped = False
             with closing(events):
                 for event in events:
-                    self.post_message(JobEventPosted(event))
-                    if self.stop_requested.is_set():
+                    if self.stop_requested.is_set():  # a stop after the last event: no effect
+                        stopped = True
                         break
-            self.post_message(JobEnded(pipeline, stopped=self.stop_requested.is_set()))
+                    self.post_message(JobEventPosted(event))
+            self.post_message(JobEnded(pipeline, stopped=stopped))
         except SaleError as error:
             self.post_message(JobEnded(pipeline, error=error.one_line()))
         except Exception as error:  # the UI must survive; the memory has kept the record

@@ -34,14 +34,19 @@ class CostsPane(Vertical):
 
     @work(thread=True, exclusive=True, group="costs")
     def reload(self) -> None:
-        memory = self.app.services.open_memory()  # type: ignore[attr-defined]
-        data = (
-            memory.overhead(),
-            memory.cost_per_agent(),
-            memory.cost_per_day(),
-            memory.small_agent_wins(TREND_WINDOW),
-        )
-        self.app.call_from_thread(self._fill, *data)
+        app: Any = self.app
+        try:
+            with app.using_memory() as memory:
+                data = (
+                    memory.overhead(),
+                    memory.cost_per_agent(),
+                    memory.cost_per_day(),
+                    memory.small_agent_wins(TREND_WINDOW),
+                )
+        except Exception as error:
+            app.report_from_worker(error, "reading the costs failed")
+            return
+        app.call_from_thread(self._fill, *data)
 
     def _fill(
         self,

@@ -4,6 +4,7 @@ its bids, jury scores, winner and reason, cost and what the work came to."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.markup import escape
@@ -17,7 +18,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from sale_tui.render import bids_table
 
 if TYPE_CHECKING:
-    from sale_tui.memory import AuctionMemory
+    from sale_tui.auction.events import ScoredBid
 
 OUTCOMES = [("any outcome", ""), ("success", "success"), ("failure", "failure")]
 OUTCOMES += [("interrupted", "interrupted"), ("auction failed", "auction:failed")]
@@ -38,20 +39,27 @@ def since_date(days: int) -> str | None:
     return start.isoformat()
 
 
+@dataclass(frozen=True)
+class AuctionDetail:
+    """One past auction as the memory holds it, loaded in a worker."""
+
+    auction_id: str
+    row: dict[str, Any]
+    bids: list[ScoredBid]
+    executions: list[dict[str, Any]]
+
+
 class AuctionScreen(ModalScreen[None]):
     """One past auction in full."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
 
-    def __init__(self, memory: AuctionMemory, auction_id: str) -> None:
+    def __init__(self, detail: AuctionDetail) -> None:
         super().__init__()
-        self.memory = memory
-        self.auction_id = auction_id
+        self.detail = detail
 
     def compose(self) -> ComposeResult:
-        row = self.memory.auction(self.auction_id) or {}
-        bids = self.memory.scored_bids(self.auction_id)
-        executions = self.memory.executions(self.auction_id)
+        row, bids, executions = self.detail.row, self.detail.bids, self.detail.executions
         winner = next(
             (b for b in bids if b.agent == row.get("winner") and b.bid.round == "refined"), None
         ) or next((b for b in bids if b.agent == row.get("winner")), None)
@@ -59,8 +67,8 @@ class AuctionScreen(ModalScreen[None]):
         work_usd = sum(e["cost_usd"] or 0.0 for e in executions)
         head = (
             f"[bold]{escape(row.get('job') or '')}[/]\n"
-            f"[dim]{self.auction_id} · {row.get('kind')} · {row.get('started_at', '')[:19]} · "
-            f"{escape(row.get('repo') or '')}[/]\n"
+            f"[dim]{self.detail.auction_id} · {row.get('kind')} · "
+            f"{(row.get('started_at') or '')[:19]} · {escape(row.get('repo') or '')}[/]\n"
             f"{row.get('status')}: winner [bold]{escape(row.get('winner') or '—')}[/] — "
             f"{escape(row.get('reason') or '')}\n"
             f"auction ${auction_usd(row):.7f} + work ${work_usd:.7f}   [dim](Esc to close)[/]"
@@ -84,7 +92,6 @@ class AuctionScreen(ModalScreen[None]):
 class HistoryPane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.memory: AuctionMemory | None = None
         self.agents: set[str] = set()
 
     def compose(self) -> ComposeResult:
@@ -122,13 +129,31 @@ class HistoryPane(Vertical):
 
     @work(thread=True, exclusive=True, group="history")
     def _load(self, **filters: Any) -> None:
-        if self.memory is None:  # opened in the worker: the first open may migrate the file
-            self.memory = self.app.services.open_memory()  # type: ignore[attr-defined]
-        rows = self.memory.auctions(LIMIT, **filters)
-        for row in rows:
-            row["work_usd"] = sum(e["cost_usd"] or 0 for e in self.memory.executions(row["id"]))
-        winners = {row["winner"] for row in self.memory.auctions(LIMIT) if row["winner"]}
-        self.app.call_from_thread(self._fill, rows, winners)
+        app: Any = self.app
+        try:
+            with app.using_memory() as memory:
+                rows = memory.auctions(LIMIT, **filters)
+                winners = {row["winner"] for row in memory.auctions(LIMIT) if row["winner"]}
+        except Exception as error:
+            app.report_from_worker(error, "reading the history failed")
+            return
+        app.call_from_thread(self._fill, rows, winners)
+
+    @work(thread=True, group="history-detail")
+    def _open(self, auction_id: str) -> None:
+        app: Any = self.app
+        try:
+            with app.using_memory() as memory:
+                detail = AuctionDetail(
+                    auction_id,
+                    memory.auction(auction_id) or {},
+                    memory.scored_bids(auction_id),
+                    memory.executions(auction_id),
+                )
+        except Exception as error:
+            app.report_from_worker(error, "reading the auction failed")
+            return
+        app.call_from_thread(app.push_screen, AuctionScreen(detail))
 
     def _fill(self, rows: list[dict[str, Any]], winners: set[str]) -> None:
         if winners != self.agents:
@@ -161,5 +186,5 @@ class HistoryPane(Vertical):
         self.reload()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if self.memory is not None and event.row_key.value:
-            self.app.push_screen(AuctionScreen(self.memory, event.row_key.value))
+        if event.row_key.value:
+            self._open(event.row_key.value)
