@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from sale_tui.cli_common import JsonFlag, err, out
@@ -250,3 +251,73 @@ def bench_tui(
     table.add_row("peak RSS at first paint", f"{result.rss_at_paint_mb:.0f} MB")
     table.add_row("peak RSS after the checks", f"{result.rss_after_checks_mb:.0f} MB")
     out.print(table)
+
+
+@bench_app.command("run")
+def bench_run(
+    tasks: Annotated[
+        str, typer.Option(help="humaneval, hotpotqa and/or paths to JSONL task files.")
+    ] = "humaneval,hotpotqa",
+    limit: Annotated[int | None, typer.Option(min=1, help="Tasks per domain (sampled).")] = 10,
+    seed: Annotated[int, typer.Option(help="Sampling and random-routing seed.")] = 0,
+    agents: Annotated[str | None, typer.Option(help="Comma-separated agent names.")] = None,
+    strategies: Annotated[
+        str | None, typer.Option(help="Comma-separated (default: all). See the README.")
+    ] = None,
+    results: Annotated[
+        Path, typer.Option("--out", help="Folder for outcomes.json and results.json.")
+    ] = Path("bench-results"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Route a task stream through several strategies; pass@1, $, largest-agent share.
+
+    Every agent solves every task once (cached in OUT/outcomes.json: run again to resume);
+    strategies are compared on those same attempts."""
+    from rich.progress import Progress
+
+    from sale_tui.benchmark import run as bench
+    from sale_tui.benchmark.tasks import HOTPOTQA, load, sample
+    from sale_tui.runner import build_runner
+    from sale_tui.sandboxes import DockerSandbox
+
+    names = [n.strip() for n in agents.split(",")] if agents else None
+    chosen = sample(load(tasks.split(","), HOTPOTQA), limit, seed)
+    runner = build_runner(names)
+    wanted = [s.strip() for s in strategies.split(",")] if strategies else None
+    with DockerSandbox("bench") as sandbox, Progress(console=err, transient=True) as bar:
+        work = bar.add_task("solving", total=len(chosen) * len(runner.agents))
+
+        def step(attempt: Any) -> None:
+            label = f"{attempt.agent} {attempt.task}" if attempt else "cached"
+            bar.update(work, advance=1, description=label[:40])
+
+        report = bench.run(
+            chosen, runner.agents, sandbox, results, strategies=wanted, seed=seed, progress=step
+        )
+    if as_json:
+        print(json.dumps(report["rows"]))
+        return
+    # one table per group (all, each domain, each complexity bin), so each fits 80 columns
+    for group in dict.fromkeys(row["group"] for row in report["rows"]):
+        table = Table(title=f"{group}", box=box.SIMPLE_HEAD, title_justify="left")
+        table.add_column("strategy", no_wrap=True)
+        for name in ("n", "pass@1", "95% CI", "$", "×L $", "L use", "ovh"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in (r for r in report["rows"] if r["group"] == group):
+            relative = row["cost_vs_largest"]
+            table.add_row(
+                row["strategy"].removeprefix("agent:"),
+                str(row["tasks"]),
+                f"{row['pass_at_1']:.2f}",
+                f"{row['ci_low']:.2f}–{row['ci_high']:.2f}",
+                f"{row['cost_usd']:.6f}",
+                "—" if relative is None else f"{relative:.2f}",
+                f"{row['largest_share']:.0%}",
+                f"{row['overhead_token_share']:.0%}",
+            )
+        out.print(table)
+    err.print(
+        f"L = the largest agent ({report['largest']}); ×L $ = cost relative to always-largest; "
+        "L use = share of tasks it ran; ovh = tokens spent choosing.\n"
+        f"saved: {results / 'results.json'} (outcomes cached in {results / 'outcomes.json'})"
+    )

