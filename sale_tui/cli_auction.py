@@ -286,13 +286,26 @@ def bench_run(
     wanted = [s.strip() for s in strategies.split(",")] if strategies else None
     with DockerSandbox("bench") as sandbox, Progress(console=err, transient=True) as bar:
         work = bar.add_task("solving", total=len(chosen) * len(runner.agents))
+        sale = [s for s in (wanted or bench.SALE_STRATEGIES) if s in bench.SALE_STRATEGIES]
+        auctions = bar.add_task("auctions", total=len(chosen) * len(sale), visible=bool(sale))
 
         def step(attempt: Any) -> None:
             label = f"{attempt.agent} {attempt.task}" if attempt else "cached"
             bar.update(work, advance=1, description=label[:40])
 
+        def auctioned(task_id: str) -> None:
+            bar.update(auctions, advance=1, description=f"auction {task_id}"[:40])
+
         report = bench.run(
-            chosen, runner.agents, sandbox, results, strategies=wanted, seed=seed, progress=step
+            chosen,
+            runner.agents,
+            sandbox,
+            results,
+            strategies=wanted,
+            seed=seed,
+            settings=runner.settings,
+            progress=step,
+            auction_progress=auctioned,
         )
     if as_json:
         print(json.dumps(report["rows"]))

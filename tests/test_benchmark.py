@@ -17,6 +17,7 @@ from sale_tui.benchmark.report import bootstrap
 from sale_tui.benchmark.strategies import route
 from sale_tui.benchmark.tasks import HOTPOTQA, Task, from_jsonl, hotpotqa, humaneval, sample
 from sale_tui.errors import UsageError
+from sale_tui.memory import AuctionMemory
 from sale_tui.models.scripted import Request, ScriptedModel
 from sale_tui.sandboxes import DockerSandbox
 
@@ -113,6 +114,7 @@ def test_strategies_on_one_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.sandbox
+@pytest.mark.usefixtures("with_minilm")
 def test_a_run_solves_each_pair_once_resumes_and_reports(
     tmp_path: Path, box: DockerSandbox
 ) -> None:
@@ -127,7 +129,8 @@ def test_a_run_solves_each_pair_once_resumes_and_reports(
         return AuctionAgent(name, price, model)
 
     agents = [agent("small", 0.1, WRONG), agent("large", 2.0, RIGHT)]
-    report = bench.run([SQUARE], agents, box, tmp_path, seed=0)
+    table_only = ["agent:small", "agent:large", "largest", "random", "cascade", "oracle"]
+    report = bench.run([SQUARE], agents, box, tmp_path, seed=0, strategies=table_only)
     assert sorted(calls) == ["large", "small"]
     by = {(r["group"], r["strategy"]): r for r in report["rows"]}
     assert by[("all", "agent:small")]["pass_at_1"] == 0.0
@@ -139,7 +142,38 @@ def test_a_run_solves_each_pair_once_resumes_and_reports(
     assert by[("coding/short", "cascade")]["tasks"] == 1
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["largest"] == "large" and saved["rows"] == report["rows"]
-    bench.run([SQUARE], agents, box, tmp_path, seed=0)  # resumed: nothing solved twice
-    assert len(calls) == 2
+    bench.run([SQUARE], agents, box, tmp_path, seed=0, strategies=table_only)  # resumed
+    assert len(calls) == 2  # nothing solved twice
+    with_sale = bench.run([SQUARE], agents, box, tmp_path, seed=0, strategies=["sale"])
+    (sale_row,) = [r for r in with_sale["rows"] if r["group"] == "all"]
+    assert sale_row["strategy"] == "sale" and len(calls) > 2  # an auction ran: bids, jury
     with pytest.raises(UsageError, match="unknown strategies"):
         bench.run([SQUARE], agents, box, tmp_path, strategies=["magic"])
+
+
+@pytest.mark.usefixtures("with_minilm")
+def test_sale_routes_by_real_auctions_learns_outcomes_and_resumes(tmp_path: Path) -> None:
+    from sale_tui.benchmark.sale import run_sale, small_wins
+    from tests.auction_helpers import bidder
+
+    judge = {"small plan": 4.0, "large plan": 3.0}  # the jury prefers the cheap agent's plan
+    agents = [
+        bidder("small", 0.1, plan="small plan", scores=judge),
+        bidder("large", 2.0, plan="large plan", scores=judge),
+    ]
+    tasks = [SQUARE, Task("t2", "coding", "def g():\n", "long", "python")]
+    store = OutcomeStore(tmp_path / "outcomes.json")
+    for task, small_ok in ((SQUARE, True), (tasks[1], False)):
+        store.add(attempt(task.id, "small", small_ok, 0.001))
+        store.add(attempt(task.id, "large", True, 0.01))
+    routed = run_sale("sale+memory", tasks, agents, store, tmp_path, seed=0)
+    assert sorted(r.task for r in routed) == ["sq", "t2"]
+    assert all(r.agents == ("small",) and r.overhead_tokens > 0 for r in routed)
+    assert {r.task: r.passed for r in routed} == {"sq": True, "t2": False}  # the table's result
+    memory = AuctionMemory(tmp_path / "memory-sale+memory-0.db")
+    outcomes = sorted(e["status"] for a in memory.auctions() for e in memory.executions(a["id"]))
+    assert outcomes == ["failure", "success"]  # what later auctions learn from
+    assert small_wins(routed, "large") == [1.0, 1.0]
+    calls_before = len(agents[0].model.requests)  # type: ignore[attr-defined]
+    again = run_sale("sale+memory", tasks, agents, store, tmp_path, seed=0)
+    assert again == routed and len(agents[0].model.requests) == calls_before  # type: ignore[attr-defined]

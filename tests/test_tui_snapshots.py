@@ -28,6 +28,7 @@ from sale_tui.auction.events import (
 )
 from sale_tui.memory import AuctionMemory
 from sale_tui.pipeline import JobPipeline, JobRequest, PatchReady, TestsRan
+from sale_tui.tui import execution_pane
 from sale_tui.tui.app import SaleApp
 from sale_tui.tui.messages import JobEnded, JobEventPosted
 from sale_tui.tui.services import AgentStatus, RepoStatus, SandboxStatus, Services
@@ -138,8 +139,16 @@ def finished_pipeline(events: list[Any]) -> JobPipeline:
     return pipeline
 
 
-async def post(pilot: Pilot[None], events: list[Any], *, end: bool = False) -> None:
+async def steady(pilot: Pilot[None]) -> None:
+    """Start-up done, and no blinking cursor: a picture must not depend on the moment."""
     await ready(pilot)
+    for widget in pilot.app.query("TextArea, Input"):
+        widget.cursor_blink = False  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+async def post(pilot: Pilot[None], events: list[Any], *, end: bool = False) -> None:
+    await steady(pilot)
     app = pilot.app
     await pilot.press("f3")  # where a submitted job starts
     for event in events:
@@ -152,20 +161,22 @@ async def post(pilot: Pilot[None], events: list[Any], *, end: bool = False) -> N
 
 
 @pytest.fixture
-def memory_path(tmp_path: Path) -> Path:
+def memory_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # the execution clock stands still, so "elapsed" reads the same however loaded the machine
+    monkeypatch.setattr(execution_pane, "time", SimpleNamespace(monotonic=lambda: 100.0))
     return tmp_path / "memory.db"
 
 
 def test_job_screen(snap_compare: Any, memory_path: Path) -> None:
     app = SaleApp(services(memory_path))
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    assert snap_compare(app, terminal_size=SIZE, run_before=steady)
 
 
 def test_job_screen_light_theme(snap_compare: Any, memory_path: Path) -> None:
     app = SaleApp(services(memory_path))
 
     async def light(pilot: Pilot[None]) -> None:
-        await ready(pilot)
+        await steady(pilot)
         await pilot.press("ctrl+t")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=light)
@@ -213,7 +224,7 @@ def test_costs(snap_compare: Any, memory_path: Path) -> None:
     app = SaleApp(services(memory_path))
 
     async def costs(pilot: Pilot[None]) -> None:
-        await ready(pilot)
+        await steady(pilot)
         await pilot.press("f7")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
@@ -223,4 +234,4 @@ def test_costs(snap_compare: Any, memory_path: Path) -> None:
 
 def test_help(snap_compare: Any, memory_path: Path) -> None:
     app = SaleApp(services(memory_path))
-    assert snap_compare(app, terminal_size=SIZE, press=["f1"], run_before=ready)
+    assert snap_compare(app, terminal_size=SIZE, press=["f1"], run_before=steady)

@@ -13,9 +13,13 @@ from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark.grading import Runner
 from sale_tui.benchmark.outcomes import Attempt, OutcomeStore, fill
 from sale_tui.benchmark.report import rows
+from sale_tui.benchmark.sale import SALE_STRATEGIES, run_sale, small_wins
 from sale_tui.benchmark.strategies import Routed, route, table_strategies
 from sale_tui.benchmark.tasks import Task
+from sale_tui.config import Settings
 from sale_tui.errors import UsageError
+
+__all__ = ["SALE_STRATEGIES", "run"]
 
 
 def run(
@@ -26,10 +30,12 @@ def run(
     *,
     strategies: Sequence[str] | None = None,
     seed: int = 0,
+    settings: Settings | None = None,
     progress: Callable[[Attempt | None], None] = lambda attempt: None,
+    auction_progress: Callable[[str], None] = lambda task_id: None,
 ) -> dict[str, Any]:
     by_price = [a.name for a in sorted(agents, key=lambda a: (a.price, a.name))]
-    known = table_strategies(by_price)
+    known = [*table_strategies(by_price), *SALE_STRATEGIES]
     chosen = list(strategies or known)
     unknown = [s for s in chosen if s not in known]
     if unknown:
@@ -39,7 +45,15 @@ def run(
     store = OutcomeStore(out / "outcomes.json")
     started = time.perf_counter()
     fill(store, tasks, agents, box, progress)
-    routed: dict[str, list[Routed]] = {s: route(s, tasks, by_price, store, seed) for s in chosen}
+    routed: dict[str, list[Routed]] = {}
+    for strategy in chosen:
+        if strategy in SALE_STRATEGIES:
+            routed[strategy] = run_sale(
+                strategy, tasks, agents, store, out, seed=seed, settings=settings,
+                progress=auction_progress,
+            )  # fmt: skip
+        else:
+            routed[strategy] = route(strategy, tasks, by_price, store, seed)
     report = {
         "seed": seed,
         "agents": by_price,
@@ -47,6 +61,11 @@ def run(
         "tasks": [{"id": t.id, "domain": t.domain, "bin": t.bin} for t in tasks],
         "seconds": round(time.perf_counter() - started, 1),
         "rows": [asdict(r) for r in rows(routed, tasks, by_price[-1], seed)],
+        "small_agent_wins": {
+            s: small_wins(items, by_price[-1])
+            for s, items in routed.items()
+            if s in SALE_STRATEGIES
+        },
         "routed": {s: [asdict(r) for r in items] for s, items in routed.items()},
     }
     (out / "results.json").write_text(json.dumps(report, indent=1))
