@@ -372,3 +372,12 @@ def test_streamed_output_hides_the_sentinel_and_small_output_is_not_cut() -> Non
     assert "".join(shown) == "1234567890123" and result.output == "1234567890123"
     assert result.exit_code == 4 and not result.truncated
     assert cut.truncated and cut.output.startswith("abcdefgh\n" * 4) and "truncated" in cut.output
+
+
+def test_a_container_removed_under_a_run_is_a_one_line_error() -> None:
+    from sale_tui.errors import SandboxError
+
+    with DockerSandbox("pruned") as box:
+        box.container.remove(force=True)  # type: ignore[union-attr]  # what prune does
+        with pytest.raises(SandboxError, match="container is gone"):
+            box.run("true")

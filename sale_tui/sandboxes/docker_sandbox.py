@@ -20,7 +20,7 @@ import shlex
 import socket
 import tarfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +158,19 @@ class DockerSandbox:
             raise SandboxError("the sandbox is not running")
         return self.container
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _gone_is_an_error() -> Iterator[None]:
+        """The container removed under us (``sale-tui sandbox prune``, a Docker restart): one
+        line, not a traceback."""
+        try:
+            yield
+        except docker.errors.NotFound as exc:
+            raise SandboxError(
+                "the sandbox container is gone (removed by `sale-tui sandbox prune` or Docker)",
+                fix="run the command again (benchmarks resume where they stopped)",
+            ) from exc
+
     def put_tar(self, data: bytes, path: str = WORKDIR) -> None:
         """Unpack a tar into the sandbox by streaming it into ``tar -x`` over the exec's stdin.
 
@@ -166,9 +179,10 @@ class DockerSandbox:
         """
         container = self._container()
         api: Any = container.client.api
-        exec_id = api.exec_create(
-            container.id, ["tar", "-x", "-C", path], stdin=True, user="sandbox", environment={}
-        )["Id"]
+        with self._gone_is_an_error():
+            exec_id = api.exec_create(
+                container.id, ["tar", "-x", "-C", path], stdin=True, user="sandbox", environment={}
+            )["Id"]
         connection = api.exec_start(exec_id, socket=True)
         raw = connection._sock
         try:
@@ -273,9 +287,10 @@ class DockerSandbox:
         ``hold_back`` bytes (where the sentinel line is), given at the end minus the sentinel."""
         container = self._container()
         api: Any = container.client.api
-        exec_id = api.exec_create(
-            container.id, ["sh", "-c", script], workdir=workdir, user="sandbox", environment={}
-        )["Id"]
+        with self._gone_is_an_error():
+            exec_id = api.exec_create(
+                container.id, ["sh", "-c", script], workdir=workdir, user="sandbox", environment={}
+            )["Id"]
         received = bytearray()
         shown = 0
         for chunk in api.exec_start(exec_id, stream=True):
@@ -298,9 +313,14 @@ class DockerSandbox:
         # braces and a newline: a command ending in a comment or `&` still gets the sentinel
         script = f"{{ {command}\n}} && printf %s {sentinel.decode()}"
         for _ in range(READ_BACK_TRIES):
-            result = self._container().exec_run(
-                ["sh", "-c", script], user="sandbox", workdir=WORKDIR, demux=True, environment={}
-            )
+            with self._gone_is_an_error():
+                result = self._container().exec_run(
+                    ["sh", "-c", script],
+                    user="sandbox",
+                    workdir=WORKDIR,
+                    demux=True,
+                    environment={},
+                )
             stdout, stderr = result.output
             if result.exit_code is None:  # the exec's end was not seen either: try again
                 time.sleep(0.05)
