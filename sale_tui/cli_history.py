@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -22,14 +22,6 @@ def _memory() -> AuctionMemory:
     from sale_tui.runner import open_memory
 
     return open_memory(load_settings())
-
-
-def _cost(row: dict[str, Any]) -> float:
-    return sum(row.get(f"{phase}_cost_usd") or 0.0 for phase in ("bid", "jury", "refine"))
-
-
-def _tokens(row: dict[str, Any]) -> int:
-    return sum(row.get(f"{phase}_tokens") or 0 for phase in ("bid", "jury", "refine"))
 
 
 def history_command(
@@ -66,7 +58,7 @@ def history_command(
             (row["job"] or "")[:40],
             row["winner"] or "—",
             row["outcome"] or row["status"],
-            f"{_cost(row):.6f}",
+            f"{row['auction_usd']:.6f}",
         )
     out.print(table)
 
@@ -105,7 +97,7 @@ def show_command(
     if bids:
         out.print(bids_table(bids, winner, jurors))
     out.print(f"winner: {row['winner'] or '—'} — {row['reason'] or ''}")
-    out.print(f"auction tokens {_tokens(row)}, ${_cost(row):.7f}")
+    out.print(f"auction tokens {row['auction_tokens']}, ${row['auction_usd']:.7f}")
     if winner is not None:
         out.print("\n[bold]winning plan[/]")
         out.print(winner.bid.text, markup=False)

@@ -72,6 +72,10 @@ def test_costs_per_day_agent_and_overhead_add_up(memory: AuctionMemory) -> None:
         overhead.auction_usd == pytest.approx(days[0]["auction_usd"]) and overhead.auction_usd > 0
     )
     assert 0 < overhead.auction_share < 1
+    row = memory.auctions()[0]
+    parts = sum(row[f"{phase}_cost_usd"] or 0 for phase in ("bid", "jury", "refine"))
+    assert row["auction_usd"] == pytest.approx(parts) and parts > 0
+    assert memory.auction(row["id"])["auction_tokens"] == row["auction_tokens"] > 0  # type: ignore[index]
     agents = {row["agent"]: row for row in memory.cost_per_agent()}
     assert agents["small"]["wins"] == 2 and agents["large"]["wins"] == 1
     assert agents["small"]["win_share"] == pytest.approx(2 / 3)

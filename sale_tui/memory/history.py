@@ -8,6 +8,10 @@ from typing import Any
 import sqlite_utils
 
 from sale_tui.auction.events import Bid, ScoredBid
+from sale_tui.memory.costs import AUCTION_TOKENS, AUCTION_USD
+
+# What the auction itself cost (bids + jury + refinements), on every auction row.
+TOTALS = f"{AUCTION_USD} AS auction_usd, {AUCTION_TOKENS} AS auction_tokens"
 
 
 class HistoryQueries:
@@ -55,8 +59,8 @@ class HistoryQueries:
         return [
             dict(row)
             for row in self.db.query(
-                f"SELECT a.*, j.text AS job, j.kind AS kind, j.repo AS repo, {outcome_sql} "
-                "AS outcome, (SELECT coalesce(sum(e.cost_usd), 0) FROM executions e "
+                f"SELECT a.*, {TOTALS}, j.text AS job, j.kind AS kind, j.repo AS repo, "
+                f"{outcome_sql} AS outcome, (SELECT coalesce(sum(e.cost_usd), 0) FROM executions e "
                 "WHERE e.auction_id = a.id) AS work_usd "
                 f"FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
                 "ORDER BY a.started_at DESC LIMIT ?",
@@ -88,8 +92,8 @@ class HistoryQueries:
         """One auction by id or unique id prefix."""
         rows = list(
             self.db.query(
-                "SELECT a.*, j.text AS job, j.kind AS kind, j.repo AS repo FROM auctions a "
-                "JOIN jobs j ON j.id = a.job_id WHERE a.id LIKE ? LIMIT 2",
+                f"SELECT a.*, {TOTALS}, j.text AS job, j.kind AS kind, j.repo AS repo "
+                "FROM auctions a JOIN jobs j ON j.id = a.job_id WHERE a.id LIKE ? LIMIT 2",
                 [auction_id + "%"],
             )
         )

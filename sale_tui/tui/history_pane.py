@@ -27,10 +27,6 @@ ANY_AGENT = ""
 LIMIT = 500
 
 
-def auction_usd(row: dict[str, Any]) -> float:
-    return sum(row.get(f"{phase}_cost_usd") or 0.0 for phase in ("bid", "jury", "refine"))
-
-
 def since_date(days: int) -> str | None:
     """The ISO start of the window; ``today`` starts at midnight UTC (memory stores UTC)."""
     if not days:
@@ -71,7 +67,8 @@ class AuctionScreen(ModalScreen[None]):
             f"{(row.get('started_at') or '')[:19]} · {escape(row.get('repo') or '')}[/]\n"
             f"{row.get('status')}: winner [bold]{escape(row.get('winner') or '—')}[/] — "
             f"{escape(row.get('reason') or '')}\n"
-            f"auction ${auction_usd(row):.7f} + work ${work_usd:.7f}   [dim](Esc to close)[/]"
+            f"auction ${row.get('auction_usd') or 0.0:.7f} + work ${work_usd:.7f}   "
+            "[dim](Esc to close)[/]"
         )
         with Vertical(id="auction-box"):
             yield Static(head)
@@ -170,7 +167,7 @@ class HistoryPane(Vertical):
                 (row["started_at"] or "")[5:16].replace("T", " "),
                 row["winner"] or "—",
                 row["outcome"] or row["status"],
-                f"{auction_usd(row):.6f}",
+                f"{row['auction_usd']:.6f}",
                 f"{row['work_usd']:.6f}",
                 (row["job"] or "")[:80],
                 key=row["id"],
