@@ -70,9 +70,9 @@ def do_command(
     from sale_tui.agents import AgentStopped, StepRan
     from sale_tui.cli_auction import stream_auction
     from sale_tui.cli_sandbox import choose_snapshot_mode
-    from sale_tui.jobs import detect_test_command, infer_kind
+    from sale_tui.jobs import infer_kind
     from sale_tui.pipeline import Escalated, JobPipeline, JobRequest, PatchReady, TestsRan
-    from sale_tui.repo import open_repo, snapshot, summarize
+    from sale_tui.repo import open_repo
     from sale_tui.runner import build_runner
     from sale_tui.sandboxes import status
 
@@ -90,20 +90,17 @@ def do_command(
             "the sandbox is not ready (Docker down or image not built)",
             fix="sale-tui sandbox status",
         )
-    snap = snapshot(root, with_uncommitted=choose_snapshot_mode(root, with_uncommitted))
-    names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
-    runner = build_runner(names)
-    request = JobRequest(
+    request = JobRequest.for_repo(
         job,
         kind,  # type: ignore[arg-type]
         root,
-        snap,
-        summarize(root),
-        detect_test_command(root) if kind == "coding" else None,
-        budget,
-        max_steps,
-        escalate,
+        with_uncommitted=choose_snapshot_mode(root, with_uncommitted),
+        budget_usd=budget,
+        max_steps=max_steps,
+        escalate=escalate,
     )
+    names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
+    runner = build_runner(names)
     pipeline = JobPipeline(runner, request)
     events = pipeline.run()
     # The auction part prints as `sale-tui auction` does; stream_auction stops at its end.

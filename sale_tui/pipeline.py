@@ -23,7 +23,8 @@ from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import rank_key
 from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
-from sale_tui.repo import Snapshot, apply_patch
+from sale_tui.jobs import detect_test_command
+from sale_tui.repo import Snapshot, apply_patch, snapshot, summarize
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
@@ -54,6 +55,32 @@ class JobRequest:
     max_steps: int = 20
     escalate: int = 0
     """When the work fails, hand the job to up to this many further bids, in score order."""
+
+    @classmethod
+    def for_repo(
+        cls,
+        text: str,
+        kind: Literal["coding", "research"],
+        root: Path,
+        *,
+        with_uncommitted: bool,
+        budget_usd: float | None = None,
+        max_steps: int = 20,
+        escalate: int = 0,
+    ) -> JobRequest:
+        """The job as both front ends build it: the repo's snapshot, its summary and, for
+        coding, its test command."""
+        return cls(
+            text,
+            kind,
+            root,
+            snapshot(root, with_uncommitted=with_uncommitted),
+            summarize(root),
+            detect_test_command(root) if kind == "coding" else None,
+            budget_usd,
+            max_steps,
+            escalate,
+        )
 
 
 @dataclass

@@ -248,24 +248,21 @@ class SaleApp(App[None]):
 
     @work(thread=True, exclusive=True, group="job", exit_on_error=False)
     def run_job(self, form: JobForm, root: Path) -> None:
-        from sale_tui.jobs import detect_test_command, infer_kind
+        from sale_tui.jobs import infer_kind
         from sale_tui.pipeline import JobPipeline, JobRequest
-        from sale_tui.repo import snapshot, summarize
 
         pipeline = None
         try:
             runner = self.runner_for(form.agents)
             kind = infer_kind(form.text) if form.kind == "auto" else form.kind
-            request = JobRequest(
+            request = JobRequest.for_repo(
                 form.text,
                 kind,  # type: ignore[arg-type]
                 root,
-                snapshot(root, with_uncommitted=form.with_uncommitted),
-                summarize(root),
-                detect_test_command(root) if kind == "coding" else None,
-                form.budget_usd,
-                MAX_STEPS,
-                form.escalate,
+                with_uncommitted=form.with_uncommitted,
+                budget_usd=form.budget_usd,
+                max_steps=MAX_STEPS,
+                escalate=form.escalate,
             )
             pipeline = JobPipeline(runner, request)
             events = pipeline.run()
