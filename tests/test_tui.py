@@ -11,6 +11,7 @@ import pytest
 from textual import events
 from textual.widgets import Button, DataTable, RichLog, SelectionList, Static, TabbedContent
 
+from sale_tui.auction import AuctionAgent
 from sale_tui.memory import AuctionMemory
 from sale_tui.models.scripted import Request
 from sale_tui.tui.app import SaleApp
@@ -37,6 +38,22 @@ def text_of(widget: Static) -> str:
 
 def log_text(log: RichLog) -> str:
     return "\n".join(line.text for line in log.lines)
+
+
+def block_when(agent: AuctionAgent, role: str) -> tuple[threading.Event, threading.Event]:
+    """Make the agent's model block when asked for ``role`` (bid, jury, execute…): returns
+    (it is blocked, let it go)."""
+    blocked, release = threading.Event(), threading.Event()
+    respond = agent.model.respond  # type: ignore[attr-defined]
+
+    def slow(request: Request) -> object:
+        if role_of(request) == role:
+            blocked.set()
+            release.wait(30)
+        return respond(request)
+
+    agent.model.respond = slow  # type: ignore[attr-defined]
+    return blocked, release
 
 
 @pytest.fixture
@@ -131,18 +148,8 @@ async def test_stop_during_execution_removes_the_container_and_keeps_the_record(
     tmp_path: Path, repo: Path
 ) -> None:
     """The winner's first step blocks on the model until the test has pressed stop."""
-    release = threading.Event()
-    started = threading.Event()
     agent = bidder("worker", 0.1, actions=("ACTION: view calc.py", "ACTION: finish done"))
-    respond = agent.model.respond  # type: ignore[attr-defined]
-
-    def slow(request: Request) -> object:
-        if role_of(request) == "execute":
-            started.set()
-            release.wait(30)
-        return respond(request)
-
-    agent.model.respond = slow  # type: ignore[attr-defined]
+    started, release = block_when(agent, "execute")
     memory_path = tmp_path / "memory.db"
     app = SaleApp(services_for(repo, memory_path, [agent]))
     before = tree_state(repo)
@@ -168,18 +175,8 @@ async def test_stop_during_execution_removes_the_container_and_keeps_the_record(
 async def test_the_ui_answers_while_a_slow_model_bids(tmp_path: Path, repo: Path) -> None:
     """Every bid blocks until the test has used the UI: tabs switch, text can be typed, the
     help opens, all while the worker is still inside the model call."""
-    release = threading.Event()
-    bidding = threading.Event()
     agent = bidder("slow", 0.1)
-    respond = agent.model.respond  # type: ignore[attr-defined]
-
-    def slow(request: Request) -> object:
-        if role_of(request) == "bid":
-            bidding.set()
-            release.wait(30)
-        return respond(request)
-
-    agent.model.respond = slow  # type: ignore[attr-defined]
+    bidding, release = block_when(agent, "bid")
     ok = SandboxStatus(True, "scripted sandbox")  # the job never gets past its auction here
     app = SaleApp(services_for(repo, tmp_path / "memory.db", [agent], sandbox=lambda: ok))
     async with app.run_test(size=(80, 24)) as pilot:
