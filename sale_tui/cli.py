@@ -17,7 +17,8 @@ import typer
 from rich.table import Table
 
 from sale_tui import __version__
-from sale_tui.cli_auction import auction_command, bench_app, calibrate_command
+from sale_tui.cli_auction import auction_command, calibrate_command
+from sale_tui.cli_bench import bench_app
 from sale_tui.cli_common import JsonFlag, err, out, settings_and_roster
 from sale_tui.cli_do import do_command
 from sale_tui.cli_history import history_command, show_command, undo_command

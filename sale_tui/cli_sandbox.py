@@ -60,12 +60,16 @@ def sandbox_status(as_json: JsonFlag = False) -> None:
             str(state["leftover_containers"])
             + (" → sale-tui sandbox prune" if state["leftover_containers"] else ""),
         )
+        table.add_row("containers of running jobs", str(state["running_jobs"]))
     out.print(table)
 
 
 @sandbox_app.command("prune")
 def sandbox_prune() -> None:
-    """Remove sandbox containers left behind (found by their sale-tui label)."""
+    """Remove sandbox containers left behind: those whose sale-tui process has exited.
+
+    A running job's container is spared; stop the job (Ctrl-C, or kill a hung process) and
+    its container is removed with it, or becomes a leftover that prune removes."""
     from sale_tui.sandboxes import prune
 
     out.print(f"removed {prune()} sandbox container(s)")

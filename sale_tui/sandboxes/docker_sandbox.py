@@ -4,8 +4,9 @@ Defaults (ARCHITECTURE.md §4): no network, the image's non-root ``sandbox`` use
 capabilities dropped and no privilege escalation, memory / CPU / pids limits, a read-only root
 file system with size-capped tmpfs for ``/work`` (the repo snapshot), ``/tmp`` and the home
 folder, no Docker socket and no host environment (API keys never enter). Every container is
-labelled ``sale-tui.sandbox`` so ``prune`` can find leftovers; ``DockerSandbox`` removes its
-container on exit, on error and on Ctrl-C.
+labelled ``sale-tui.sandbox`` and with its owner process, so ``prune`` can find leftovers (their
+owner is gone) without touching a running job's; ``DockerSandbox`` removes its container on
+exit, on error and on Ctrl-C.
 
 Commands run through ``timeout -s KILL`` inside the container, so a runaway command dies even if
 the host side is interrupted; their output is streamed and capped.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import secrets
 import shlex
 import socket
@@ -22,6 +24,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -32,6 +35,8 @@ from sale_tui.config import SandboxConfig
 from sale_tui.errors import SandboxError
 
 LABEL = "sale-tui.sandbox"
+OWNER = f"{LABEL}.owner"
+"""``<host>:<pid>:<process start time>`` of the process that made the container."""
 READ_BACK_TRIES = 5
 LOG_PREFIX = "/tmp/.sale-tui-log-"
 DEFAULT_IMAGE = "sale-tui-sandbox:1"
@@ -119,7 +124,7 @@ class DockerSandbox:
                 detach=True,
                 user="sandbox",
                 working_dir=WORKDIR,
-                labels={LABEL: "1", f"{LABEL}.job": self.job_id},
+                labels={LABEL: "1", f"{LABEL}.job": self.job_id, OWNER: owner_label()},
                 network_mode="bridge" if self.limits.network else "none",
                 mem_limit=self.limits.memory,
                 memswap_limit=self.limits.memory,  # no swap beyond the memory limit
@@ -348,35 +353,15 @@ def _split_sentinel(output: bytes, sentinel: str) -> tuple[str, int] | None:
     return head, int(rest.strip())
 
 
-def prune() -> int:
-    """Remove every sale-tui sandbox container left behind; returns how many."""
-    docker_client = client()
-    leftovers = docker_client.containers.list(all=True, filters={"label": LABEL})
-    for container in leftovers:
-        container.remove(force=True)
-    return len(leftovers)
+def started_at(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
 
 
-def status(image: str = DEFAULT_IMAGE) -> dict[str, Any]:
-    """Daemon, image and leftover containers, for ``sale-tui sandbox status``."""
-    try:
-        docker_client = client()
-    except SandboxError as exc:
-        return {"daemon": False, "detail": exc.one_line()}
-    version = docker_client.version().get("Version")
-    try:
-        found = docker_client.images.get(image)
-        image_info = {
-            "image": image,
-            "built": True,
-            "size_mb": round((found.attrs.get("Size") or 0) / 1e6),
-        }
-    except docker.errors.ImageNotFound:
-        image_info = {"image": image, "built": False}
-    leftovers = docker_client.containers.list(all=True, filters={"label": LABEL})
-    return {
-        "daemon": True,
-        "docker_version": version,
-        **image_info,
-        "leftover_containers": len(leftovers),
-    }
+def owner_label(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{started_at(pid) or ''}"

@@ -1,0 +1,215 @@
+"""``sale-tui bench``: measure this machine (memory, sandbox, TUI) and this roster (run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from sale_tui.cli_common import JsonFlag, err, out
+
+bench_app = typer.Typer(
+    help="Benchmarks that measure this machine and this roster.", no_args_is_help=True
+)
+
+
+@bench_app.command("memory")
+def bench_memory(
+    jobs: Annotated[
+        list[int] | None,
+        typer.Argument(help="Memory sizes to measure (past jobs). Default: 1000 10000 100000."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=5, help="Timed retrievals per size.")] = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retrieval latency of k=8 plan pairs as the auction memory grows."""
+    from dataclasses import asdict
+
+    from sale_tui.memory.bench import measure
+
+    with err.status("building synthetic memories and timing retrieval…"):
+        results = measure(jobs or [1000, 10000, 100000], repeats=repeats)
+    if as_json:
+        print(json.dumps([asdict(r) for r in results], indent=2))
+        return
+    table = Table(
+        "past jobs",
+        "build s",
+        "full p50 ms",
+        "full p95 ms",
+        "search p50 ms",
+        "search p95 ms",
+        title="plan_pairs(k=8) latency (full = embed query too)",
+    )
+    for r in results:
+        table.add_row(
+            f"{r.jobs:,}",
+            f"{r.build_s}",
+            f"{r.full_p50_ms}",
+            f"{r.full_p95_ms}",
+            f"{r.search_p50_ms}",
+            f"{r.search_p95_ms}",
+        )
+    out.print(table)
+
+
+@bench_app.command("sandbox")
+def bench_sandbox(
+    files: Annotated[int, typer.Option(min=1, help="Files in the synthetic repo.")] = 5000,
+    runs: Annotated[int, typer.Option(min=5, help="Timed `true` round trips.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Container create-to-ready, exec round trip and snapshot time for a large repo."""
+    from dataclasses import asdict
+
+    from sale_tui.sandboxes.bench import measure
+
+    with err.status(f"building a {files}-file repo and timing the sandbox…"):
+        result = measure(files, runs)
+    if as_json:
+        print(json.dumps(asdict(result)))
+        return
+    table = Table("what", "time", title=f"Sandbox speed ({files}-file repo)")
+    table.add_row(
+        "snapshot of HEAD (git archive)",
+        f"{result.snapshot_head_s:.3f} s ({result.snapshot_mb} MB)",
+    )
+    table.add_row("snapshot with uncommitted changes", f"{result.snapshot_worktree_s:.3f} s")
+    table.add_row("create-to-ready, 3-file repo", f"{result.ready_small_s:.3f} s")
+    table.add_row(f"create-to-ready, {files}-file repo", f"{result.ready_large_s:.3f} s")
+    table.add_row("exec round trip p50 / p95", f"{result.exec_p50_ms} / {result.exec_p95_ms} ms")
+    out.print(table)
+
+
+@bench_app.command("tui")
+def bench_tui(
+    runs: Annotated[int, typer.Option(min=1, help="Fresh processes to time.")] = 5,
+    repo: Annotated[Path, typer.Option(help="The repo the app opens on.")] = Path(),
+    as_json: JsonFlag = False,
+) -> None:
+    """Time from launch to the TUI's first screen, and to the start-up checks done."""
+    from dataclasses import asdict
+
+    from sale_tui.tui.bench import measure
+
+    with err.status(f"starting the TUI {runs} times…"):
+        result = measure(repo.resolve(), runs)
+    if as_json:
+        print(json.dumps(asdict(result)))
+        return
+    table = Table("what", "value", title=f"TUI start-up (80×24, median of {runs} fresh processes)")
+    table.add_row(
+        "launch → first screen painted",
+        f"{result.first_paint_s:.2f} s (max {result.first_paint_max_s:.2f} s)",
+    )
+    table.add_row("launch → repo, Docker and roster checked", f"{result.checks_done_s:.2f} s")
+    table.add_row("peak RSS at first paint", f"{result.rss_at_paint_mb:.0f} MB")
+    table.add_row("peak RSS after the checks", f"{result.rss_after_checks_mb:.0f} MB")
+    out.print(table)
+
+
+@bench_app.command("run")
+def bench_run(
+    tasks: Annotated[
+        str, typer.Option(help="humaneval, hotpotqa and/or paths to JSONL task files.")
+    ] = "humaneval,hotpotqa",
+    limit: Annotated[int | None, typer.Option(min=1, help="Test tasks per domain.")] = 10,
+    train: Annotated[
+        int, typer.Option(min=0, help="Other tasks per domain the trained routers learn from.")
+    ] = 10,
+    seed: Annotated[int, typer.Option(help="Sampling and random-routing seed.")] = 0,
+    orders: Annotated[
+        int, typer.Option(min=1, help="Stream orders (seeds seed, seed+1, …) for sale+memory.")
+    ] = 3,
+    agents: Annotated[str | None, typer.Option(help="Comma-separated agent names.")] = None,
+    strategies: Annotated[
+        str | None, typer.Option(help="Comma-separated (default: all). See the README.")
+    ] = None,
+    results: Annotated[
+        Path, typer.Option("--out", help="Folder for the results, plots and caches.")
+    ] = Path("bench-results"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Route a task stream through several strategies; pass@1, $, largest-agent share.
+
+    Every agent solves every task once (cached in OUT/outcomes.json: run again to resume);
+    strategies are compared on those same attempts."""
+    from rich.progress import Progress
+
+    from sale_tui.benchmark import run as bench
+    from sale_tui.benchmark.plots import plot
+    from sale_tui.benchmark.tasks import HOTPOTQA, load, split
+    from sale_tui.runner import build_runner
+    from sale_tui.sandboxes import DockerSandbox
+
+    names = [n.strip() for n in agents.split(",")] if agents else None
+    chosen, training = split(load(tasks.split(","), HOTPOTQA), limit, train, seed)
+    runner = build_runner(names)
+    wanted = [s.strip() for s in strategies.split(",")] if strategies else None
+    streams = [seed + i for i in range(orders)]
+    sale = [s for s in (wanted or bench.SALE_STRATEGIES) if s in bench.SALE_STRATEGIES]
+    passes = sum(1 if s == "sale" else len(streams) for s in sale)
+    with DockerSandbox("bench") as sandbox, Progress(console=err, transient=True) as bar:
+        total = (len(chosen) + len(training)) * len(runner.agents)
+        work = bar.add_task("solving", total=total)
+        auctions = bar.add_task("auctions", total=len(chosen) * passes, visible=bool(sale))
+
+        def step(attempt: Any) -> None:
+            label = f"{attempt.agent} {attempt.task}" if attempt else "cached"
+            bar.update(work, advance=1, description=label[:40])
+
+        def auctioned(task_id: str) -> None:
+            bar.update(auctions, advance=1, description=f"auction {task_id}"[:40])
+
+        report = bench.run(
+            chosen,
+            runner.agents,
+            sandbox,
+            results,
+            train=training,
+            strategies=wanted,
+            seed=seed,
+            orders=streams,
+            settings=runner.settings,
+            progress=step,
+            auction_progress=auctioned,
+        )
+    pictures = plot(report, results)
+    if as_json:
+        print(json.dumps(report["rows"]))
+        return
+    # one table per group (all, each domain, each complexity bin), so each fits 80 columns
+    for group in dict.fromkeys(row["group"] for row in report["rows"]):
+        table = Table(title=f"{group}", box=box.SIMPLE_HEAD, title_justify="left")
+        table.add_column("strategy", no_wrap=True)
+        for name in ("n", "pass@1", "95% CI", "$", "×L $", "L use", "ovh"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in (r for r in report["rows"] if r["group"] == group):
+            relative = row["cost_vs_largest"]
+            table.add_row(
+                row["strategy"].removeprefix("agent:"),
+                str(row["tasks"]),
+                f"{row['pass_at_1']:.2f}",
+                f"{row['ci_low']:.2f}–{row['ci_high']:.2f}",
+                f"{row['cost_usd']:.6f}",
+                "—" if relative is None else f"{relative:.2f}",
+                f"{row['largest_share']:.0%}",
+                f"{row['overhead_token_share']:.0%}",
+            )
+        out.print(table)
+    by_order: dict[str, list[bool]] = {}
+    for item in report["routed"].get("sale+memory", []):
+        by_order.setdefault(str(item["order"]), []).append(item["passed"])
+    if len(by_order) > 1:
+        each = ", ".join(f"order {k}: {sum(v) / len(v):.2f}" for k, v in by_order.items())
+        out.print(f"sale+memory is the mean of {len(by_order)} stream orders ({each})")
+    err.print(
+        f"L = the largest agent ({report['largest']}); ×L $ = cost relative to always-largest; "
+        "L use = share of tasks it ran; ovh = tokens spent choosing.\n"
+        f"saved: {results / 'results.json'}, plots {', '.join(str(p) for p in pictures)} "
+        f"(outcomes cached in {results / 'outcomes.json'})"
+    )
