@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from sale_tui.cli_common import JsonFlag, err, out
+from sale_tui.errors import UsageError
 
 bench_app = typer.Typer(
     help="Benchmarks that measure this machine and this roster.", no_args_is_help=True
@@ -115,7 +116,10 @@ def bench_tui(
 @bench_app.command("run")
 def bench_run(
     tasks: Annotated[
-        str, typer.Option(help="humaneval, hotpotqa and/or paths to JSONL task files.")
+        str,
+        typer.Option(
+            help="humaneval, hotpotqa, memory (your past coding jobs) and/or JSONL task files."
+        ),
     ] = "humaneval,hotpotqa",
     limit: Annotated[int | None, typer.Option(min=1, help="Test tasks per domain.")] = 10,
     train: Annotated[
@@ -142,13 +146,19 @@ def bench_run(
 
     from sale_tui.benchmark import run as bench
     from sale_tui.benchmark.plots import plot
+    from sale_tui.benchmark.replay import past_jobs
     from sale_tui.benchmark.tasks import HOTPOTQA, load, split
     from sale_tui.runner import build_runner
     from sale_tui.sandboxes import DockerSandbox
 
     names = [n.strip() for n in agents.split(",")] if agents else None
-    chosen, training = split(load(tasks.split(","), HOTPOTQA), limit, train, seed)
     runner = build_runner(names)
+    everything = load(tasks.split(","), HOTPOTQA, lambda: past_jobs(runner.memory))
+    if not everything:
+        raise UsageError(
+            "no tasks to run", fix="your memory has no replayable jobs yet: run sale-tui do first"
+        )
+    chosen, training = split(everything, limit, train, seed)
     wanted = [s.strip() for s in strategies.split(",")] if strategies else None
     streams = [seed + i for i in range(orders)]
     sale = [s for s in (wanted or bench.SALE_STRATEGIES) if s in bench.SALE_STRATEGIES]

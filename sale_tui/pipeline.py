@@ -134,7 +134,9 @@ class JobPipeline:
     def run(self) -> Generator[JobEvent, None, None]:
         request = self.request
         job = Job(request.text, request.kind, request.repo_summary)
-        auction = self.runner.run(job, budget_usd=request.budget_usd, repo=str(request.root))
+        auction = self.runner.run(
+            job, budget_usd=request.budget_usd, repo=str(request.root), commit=request.snapshot.head
+        )
         with closing(auction):  # closing this generator closes the auction too
             for event in auction:
                 if isinstance(event, WinnerChosen):

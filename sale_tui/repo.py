@@ -90,15 +90,21 @@ def is_dirty(path: Path) -> bool:
     return open_repo(path).is_dirty(untracked_files=True)
 
 
-def snapshot(path: Path, *, with_uncommitted: bool = False) -> Snapshot:
+def snapshot(path: Path, *, with_uncommitted: bool = False, ref: str = "HEAD") -> Snapshot:
+    """``ref``: another commit than HEAD (a replayed job); never with uncommitted changes."""
     repo = open_repo(path)
     root = Path(repo.working_dir)
-    head = repo.head.commit.hexsha
+    try:
+        head = repo.commit(ref).hexsha
+    except (git.BadName, ValueError) as error:
+        raise RepoError(
+            f"{root} has no commit {ref}", fix="fetch it, or drop the job from the task set"
+        ) from error
     if not with_uncommitted:
         data = subprocess.run(
-            ["git", "archive", "--format=tar", "HEAD"], cwd=root, capture_output=True, check=True
+            ["git", "archive", "--format=tar", head], cwd=root, capture_output=True, check=True
         ).stdout
-        count = len(repo.git.ls_tree("-r", "--name-only", "HEAD").splitlines())
+        count = len(repo.git.ls_tree("-r", "--name-only", head).splitlines())
         return Snapshot(root, head, data, count, False)
     names = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard").split("\0")
     buffer = io.BytesIO()

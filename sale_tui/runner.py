@@ -65,6 +65,7 @@ class AuctionRunner:
         budget_usd: float | None = None,
         refine: bool | None = None,
         repo: str = "",
+        commit: str = "",
     ) -> Generator[AuctionEvent, None, None]:
         config = self.settings.auction
         weights = weights_from(self.settings, self.memory)
@@ -82,7 +83,7 @@ class AuctionRunner:
             session_budget_left_usd=session_left,
             execution_tokens_per_bid_token=config.execution_tokens_per_bid_token,
         )
-        job_id = self.memory.new_job(job.text, job.kind, repo)
+        job_id = self.memory.new_job(job.text, job.kind, repo, commit)
         auction_id = self.memory.start_auction(
             job_id, [a.name for a in self.agents], weights, config.max_bid_tokens
         )

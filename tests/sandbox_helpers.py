@@ -16,6 +16,15 @@ def git(root: Path, *args: str) -> str:
     ).stdout
 
 
+FIX = (
+    "ACTION: view calc.py",
+    "ACTION: edit calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n"
+    ">>>>>>> REPLACE",
+    "ACTION: finish fixed add()",
+)
+"""A scripted agent's steps that fix ``make_repo``'s bug in add()."""
+
+
 def make_repo(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "calc.py").write_text("def add(a, b):\n    return a - b\n")

@@ -55,6 +55,9 @@ def test_task_sets_load_with_bins_and_sample_stably(tmp_path: Path) -> None:
     )
     tasks = from_jsonl(own)
     assert [(t.domain, t.grader) for t in tasks] == [("coding", "python"), ("research", "answer")]
+    own.write_text('{"id": "r", "prompt": "Fix it", "grader": "repo", "repo": "/src/app"}\n')
+    with pytest.raises(UsageError, match="test_command"):
+        from_jsonl(own)  # a repo task needs its test command to be graded
     own.write_text('{"prompt": "no id"}\n')
     with pytest.raises(UsageError, match=r"own\.jsonl:1"):
         from_jsonl(own)
@@ -260,3 +263,47 @@ def test_the_call_cache_replays_deterministic_calls_with_their_cost(tmp_path: Pa
     (reopened,) = CallCache(tmp_path / "calls.db").wrap([AuctionAgent("a", 1.0, model)])
     assert reopened.model.complete(ask, temperature=0.0, max_tokens=5) == first  # a resumed run
     assert len(model.requests) == 4
+
+
+@pytest.mark.sandbox
+@pytest.mark.usefixtures("with_minilm")
+def test_past_jobs_are_replayed_as_real_jobs_at_their_own_commit(
+    tmp_path: Path, box: DockerSandbox
+) -> None:
+    from sale_tui.auction import Weights
+    from sale_tui.benchmark.replay import past_jobs
+    from tests.auction_helpers import bidder
+    from tests.sandbox_helpers import FIX, git, make_repo, tree_state
+
+    repo = make_repo(tmp_path / "repo")
+    (repo / "test_calc.py").write_text(
+        "import calc\n\ndef test_add():\n    assert calc.add(2, 3) == 5\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a test that fails")
+    buggy = git(repo, "rev-parse", "HEAD").strip()
+    memory = AuctionMemory(tmp_path / "memory.db")
+    for text, kind, executed in (
+        ("Fix add()", "coding", True),
+        ("Fix add()", "coding", True),  # asked twice: replayed once
+        ("Only auctioned", "coding", False),
+        ("Where is add defined?", "research", True),
+    ):
+        auction = memory.start_auction(
+            memory.new_job(text, kind, str(repo), buggy), ["w"], Weights(), 100
+        )
+        if executed:
+            memory.record_execution(auction, "w", "failure")
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")  # fixed since
+    git(repo, "commit", "-qam", "fixed by hand")
+    before = tree_state(repo)
+    (task,) = past_jobs(memory)
+    assert (task.prompt, task.grader, task.commit) == ("Fix add()", "repo", buggy)
+    assert "pytest" in task.test_command
+    agents = [bidder("lazy", 0.1), bidder("fixer", 1.0, actions=FIX)]
+    report = bench.run(
+        [task], agents, box, tmp_path / "out", strategies=["agent:lazy", "agent:fixer", "oracle"]
+    )
+    passed = {r["strategy"]: r["pass_at_1"] for r in report["rows"] if r["group"] == "all"}
+    assert passed == {"agent:lazy": 0.0, "agent:fixer": 1.0, "oracle": 1.0}  # the old bug
+    assert tree_state(repo) == before  # replays never touch the repo

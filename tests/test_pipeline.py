@@ -24,16 +24,10 @@ from sale_tui.prompting import PromptLibrary
 from sale_tui.repo import snapshot
 from sale_tui.runner import AuctionRunner
 from tests.auction_helpers import bidder
-from tests.sandbox_helpers import git, make_repo, tree_state
+from tests.sandbox_helpers import FIX, git, make_repo, tree_state
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.usefixtures("with_minilm")]
 
-FIX = (
-    "ACTION: view calc.py",
-    "ACTION: edit calc.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n"
-    ">>>>>>> REPLACE",
-    "ACTION: finish fixed add()",
-)
 TESTS = "python3 -c 'import calc; assert calc.add(2, 3) == 5'"
 
 

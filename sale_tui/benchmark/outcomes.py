@@ -63,6 +63,12 @@ def messages_for(task: Task) -> list[dict[str, str]]:
 
 def solve(task: Task, agent: AuctionAgent, box: Runner) -> Attempt:
     started = time.perf_counter()
+    if task.grader == "repo":  # a real job: the agent loop in the sandbox (replay.py)
+        from sale_tui.benchmark.replay import solve_in_repo
+
+        passed, tokens, cost, detail = solve_in_repo(task, agent)
+        elapsed = time.perf_counter() - started
+        return Attempt(task.id, agent.name, passed, float(passed), tokens, cost, elapsed, detail)
     reply = agent.model.complete(
         messages_for(task), max_tokens=MAX_TOKENS[task.domain], temperature=0.0
     )

@@ -34,7 +34,8 @@ SALE_STRATEGIES = ("sale", "sale+memory")
 
 
 def job_text(task: Task) -> str:
-    return messages_for(task)[0]["content"] if task.domain == "coding" else task.prompt
+    """What the bidders read: a HumanEval task with its instruction, else the request."""
+    return messages_for(task)[0]["content"] if task.grader == "python" else task.prompt
 
 
 def run_sale(

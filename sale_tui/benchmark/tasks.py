@@ -12,22 +12,28 @@ Your own tasks, one JSON object per line::
     {"id": "q1", "domain": "research", "prompt": "Who ...?", "grader": "answer",
      "answers": ["Ada Lovelace", "Lovelace"]}
 
+    {"id": "r1", "prompt": "Fix the off-by-one in pager.py", "grader": "repo",
+     "repo": "/home/me/app", "commit": "3f2a9c1", "test_command": "python -m pytest -q"}
+
 ``python`` tasks pass when ``test`` runs without error after the reply's code (in the sandbox);
-``answer`` tasks are scored by exact match and F1 against ``answers``.
+``answer`` tasks are scored by exact match and F1 against ``answers``; ``repo`` tasks are real
+jobs: the agent works in the sandbox on a snapshot of ``repo`` at ``commit`` (the same agent
+loop as ``sale-tui do``) and passes when ``test_command`` exits 0 there. ``--tasks memory``
+replays your own past coding jobs this way (``replay.py``).
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sale_tui.errors import UsageError
 
-Grader = Literal["python", "answer"]
+Grader = Literal["python", "answer", "repo"]
 HOTPOTQA = Path(__file__).parent / "data" / "hotpotqa"
 """100 HotpotQA questions and their closed corpus (CC BY-SA 4.0; see its README.md)."""
 SHORT_LINES, MEDIUM_LINES = 6, 12
@@ -47,6 +53,11 @@ class Task:
     """``answer``: the accepted answers (the first is the reference)."""
     context: tuple[str, ...] = field(default=(), repr=False)
     """Research tasks: the paragraphs the search tool searches (HotpotQA's closed corpus)."""
+    repo: str = ""
+    """``repo``: the git repository the job is done in (a snapshot, in the sandbox)."""
+    commit: str = ""
+    test_command: str = ""
+    """``repo``: passes when this exits 0 in the sandbox after the agent's work."""
 
 
 def _bin_by_length(solution: str) -> str:
@@ -106,6 +117,8 @@ def from_jsonl(path: Path) -> list[Task]:
         try:
             item: dict[str, Any] = json.loads(line)
             grader = item.get("grader", "python" if item.get("test") else "answer")
+            if grader == "repo" and not (item.get("repo") and item.get("test_command")):
+                raise KeyError("repo and test_command")
             tasks.append(
                 Task(
                     id=str(item["id"]),
@@ -117,6 +130,9 @@ def from_jsonl(path: Path) -> list[Task]:
                     entry_point=item.get("entry_point", ""),
                     answers=tuple(item.get("answers", ())),
                     context=tuple(item.get("context", ())),
+                    repo=item.get("repo", ""),
+                    commit=item.get("commit", "HEAD"),
+                    test_command=item.get("test_command", ""),
                 )
             )
         except (KeyError, json.JSONDecodeError) as error:
@@ -127,20 +143,24 @@ def from_jsonl(path: Path) -> list[Task]:
     return tasks
 
 
-def load(names: Sequence[str], hotpot_folder: Path) -> list[Task]:
-    """``humaneval``, ``hotpotqa`` or a path to a JSONL file, any mix."""
+def load(
+    names: Sequence[str], hotpot_folder: Path, past_jobs: Callable[[], list[Task]] | None = None
+) -> list[Task]:
+    """``humaneval``, ``hotpotqa``, ``memory`` (``past_jobs``) or a path to a JSONL file."""
     tasks: list[Task] = []
     for name in names:
         if name == "humaneval":
             tasks += humaneval()
         elif name == "hotpotqa":
             tasks += hotpotqa(hotpot_folder)
+        elif name == "memory" and past_jobs is not None:
+            tasks += past_jobs()
         elif Path(name).is_file():
             tasks += from_jsonl(Path(name))
         else:
             raise UsageError(
                 f"unknown task set '{name}'",
-                fix="use humaneval, hotpotqa or a path to a .jsonl file",
+                fix="use humaneval, hotpotqa, memory or a path to a .jsonl file",
             )
     return tasks
 

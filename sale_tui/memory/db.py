@@ -168,7 +168,14 @@ def m002_applications(db: sqlite_utils.Database) -> None:
     db.table("applications").create_index(["repo"], if_not_exists=True)
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_applications]
+def m003_job_commit(db: sqlite_utils.Database) -> None:
+    """The commit a job's snapshot was taken at, so ``sale-tui bench run --tasks memory`` can
+    replay the job on the same code."""
+    if "commit_sha" not in db.table("jobs").columns_dict:
+        db.table("jobs").add_column("commit_sha", str)
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_applications, m003_job_commit]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

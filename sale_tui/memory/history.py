@@ -79,6 +79,25 @@ class HistoryQueries:
             )
         ]
 
+    def replayable_jobs(self) -> list[dict[str, Any]]:
+        """Coding jobs that were executed in a repo at a known commit, each (text, repo,
+        commit) once, oldest first: what ``bench run --tasks memory`` replays. The commit is
+        the job's own, or for jobs recorded before it was kept, the HEAD an applied patch
+        went onto."""
+        return [
+            dict(row)
+            for row in self.db.query(
+                "SELECT min(j.id) AS id, j.text, j.repo, "
+                "coalesce(nullif(j.commit_sha, ''), p.head_before) AS sha, min(j.created_at) "
+                "FROM jobs j JOIN auctions a ON a.job_id = j.id "
+                "JOIN executions e ON e.auction_id = a.id "
+                "LEFT JOIN applications p ON p.auction_id = a.id "
+                "WHERE j.kind = 'coding' AND j.repo != '' AND e.status IN ('success', 'failure') "
+                "GROUP BY j.text, j.repo, sha HAVING sha IS NOT NULL AND sha != '' "
+                "ORDER BY min(j.created_at)"
+            )
+        ]
+
     def executions(self, auction_id: str) -> list[dict[str, Any]]:
         """Every execution of an auction's job, in order (the winner, then escalations)."""
         return [

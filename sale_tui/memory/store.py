@@ -64,10 +64,17 @@ class AuctionMemory(HistoryQueries, CostQueries):
         return self._index
 
     # -- writing -----------------------------------------------------------------------
-    def new_job(self, text: str, kind: str, repo: str = "") -> str:
+    def new_job(self, text: str, kind: str, repo: str = "", commit: str = "") -> str:
         job_id = new_id()
         self.db.table("jobs").insert(
-            {"id": job_id, "created_at": now(), "text": text, "kind": kind, "repo": repo}
+            {
+                "id": job_id,
+                "created_at": now(),
+                "text": text,
+                "kind": kind,
+                "repo": repo,
+                "commit_sha": commit,
+            }
         )
         vector = self.embedder.embed([text])[0]
         self.db.table("embeddings").insert(
