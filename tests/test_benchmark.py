@@ -194,7 +194,7 @@ def test_sale_routes_by_real_auctions_learns_outcomes_and_resumes(tmp_path: Path
     # each task counts once in the report, with its mean over the orders
     mixed = [replace(two[0], passed=True), replace(two[2], task=two[0].task, passed=False)]
     (row,) = [r for r in rows({"sale+memory": mixed}, [SQUARE], "large") if r.group == "all"]
-    assert row.tasks == 1 and row.pass_at_1 == 0.5
+    assert row.tasks == 1 and row.pass_at_1 == 0.5 and row.mean_score == 0.5
 
 
 def test_split_keeps_training_tasks_out_of_the_test_stream() -> None:

@@ -34,25 +34,29 @@ def _save(figure: Any, out: Path, name: str) -> list[Path]:
 
 def pass_vs_cost(report: dict[str, Any], out: Path) -> list[Path]:
     """x: $ relative to always-largest (nominal local prices are tiny; a ratio reads the same
-    for any roster); strategies that land on the same point share one label."""
+    for any roster). One colour per strategy in every panel, named in one legend (labels next
+    to the points overlap: strategies often land on the same spot)."""
     domains = [g for g in dict.fromkeys(r["group"] for r in report["rows"]) if "/" not in g]
-    figure, axes = plt.subplots(1, len(domains), figsize=(5.2 * len(domains), 4.4), squeeze=False)
+    strategies = list(dict.fromkeys(r["strategy"] for r in report["rows"]))
+    colours = plt.get_cmap("tab20")
+    figure, axes = plt.subplots(1, len(domains), figsize=(4.6 * len(domains), 4.2), squeeze=False)
     for axis, domain in zip(axes[0], domains, strict=True):
-        points: dict[tuple[float, float], list[str]] = {}
         for row in (r for r in report["rows"] if r["group"] == domain):
-            name = row["strategy"].removeprefix("agent:")
+            index = strategies.index(row["strategy"])
             x, y = row["cost_vs_largest"] or 0.0, row["pass_at_1"]
-            error = [[y - row["ci_low"]], [row["ci_high"] - y]]
-            marker = "*" if name.startswith("sale") else "o"
-            axis.errorbar(x, y, yerr=error, fmt=marker, capsize=3, markersize=8, alpha=0.8)
-            points.setdefault((round(x, 3), round(y, 3)), []).append(name)
-        for (x, y), names in points.items():
-            axis.annotate(", ".join(names), (x, y), textcoords="offset points", xytext=(5, 4),
-                          fontsize=7)  # fmt: skip
+            axis.errorbar(
+                x, y, yerr=[[y - row["ci_low"]], [row["ci_high"] - y]],
+                fmt="*" if row["strategy"].startswith("sale") else "o", markersize=9,
+                capsize=3, alpha=0.85, color=colours(index % colours.N),
+                label=row["strategy"].removeprefix("agent:"),
+            )  # fmt: skip
         tasks = next(r["tasks"] for r in report["rows"] if r["group"] == domain)
         axis.set(title=f"{domain} ({tasks} tasks)", xlabel="cost ÷ always-largest's cost",
                  ylabel="pass@1 (95% CI)", ylim=(-0.05, 1.05))  # fmt: skip
         axis.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    figure.tight_layout()
     return _save(figure, out, "pass_vs_cost")
 
 

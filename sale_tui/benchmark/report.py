@@ -27,6 +27,8 @@ class Row:
     cost_vs_largest: float | None
     largest_share: float
     overhead_token_share: float
+    mean_score: float = 0.0
+    """Mean partial credit: token F1 for answer tasks (near misses count), 0/1 for tests."""
 
 
 def bootstrap(passed: Sequence[float], seed: int = 0) -> tuple[float, float]:
@@ -86,6 +88,7 @@ def rows(
                     cost / largest_cost if largest_cost else None,
                     _mean([_mean([largest in r.agents for r in x]) for x in runs]),
                     overhead / tokens if tokens else 0.0,
+                    _mean([_mean([r.score for r in x]) for x in runs]),
                 )
             )
     return result
