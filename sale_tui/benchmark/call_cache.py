@@ -71,6 +71,8 @@ class CachedModel:
         return self.model.agent_name
 
     def __getattr__(self, name: str) -> Any:  # check_ready, limits, … of the wrapped model
+        if name == "model":  # not set yet (a copy in the making): no endless recursion
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def complete(

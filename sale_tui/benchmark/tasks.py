@@ -56,6 +56,7 @@ class Task:
     repo: str = ""
     """``repo``: the git repository the job is done in (a snapshot, in the sandbox)."""
     commit: str = ""
+    """``repo``: the commit to snapshot (empty: HEAD)."""
     test_command: str = ""
     """``repo``: passes when this exits 0 in the sandbox after the agent's work."""
 
@@ -131,7 +132,7 @@ def from_jsonl(path: Path) -> list[Task]:
                     answers=tuple(item.get("answers", ())),
                     context=tuple(item.get("context", ())),
                     repo=item.get("repo", ""),
-                    commit=item.get("commit", "HEAD"),
+                    commit=item.get("commit", ""),
                     test_command=item.get("test_command", ""),
                 )
             )
