@@ -8,7 +8,17 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 # llama-cpp-python builds from source: skip the multimodal part, use both cores.
+# It builds for this CPU (-march=native), less the AMX instructions on x86-64: llama.cpp's AMX
+# kernels segfault on Intel CPUs that have AMX (Sapphire Rapids and later). An explicit -mno-*
+# wins over what -march implies, whatever the order, so AVX2 and AVX-512 stay (CPUs without
+# AMX compile the same code as before). The engine also turns the AMX path off at run time
+# when a build has it anyway (sale_tui/models/llama_engine.py).
+ifeq ($(shell uname -m),x86_64)
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF '-DCMAKE_C_FLAGS=$(NO_AMX)' '-DCMAKE_CXX_FLAGS=$(NO_AMX)'
+else
 export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+endif
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 # litellm must never phone home for its price map.
 export LITELLM_LOCAL_MODEL_COST_MAP := True

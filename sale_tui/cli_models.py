@@ -137,25 +137,42 @@ def models_bench(
     ] = None,
     runs: Annotated[int, typer.Option(min=1, help="Measured calls per agent.")] = 3,
     max_tokens: Annotated[int, typer.Option(min=2, help="Tokens generated per call.")] = 64,
+    engines: Annotated[
+        str | None,
+        typer.Option(
+            help="Local agents: measure these engines side by side, runs interleaved "
+            "(e.g. worker,in-process: what the process boundary costs). "
+            "Default: the configured one."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Measure load time, prompt and generation speed (tokens/s) of roster agents here."""
     from dataclasses import asdict
 
+    from sale_tui.errors import UsageError
     from sale_tui.models.client import LiteLLMModel
-    from sale_tui.models.speed import measure
+    from sale_tui.models.speed import measure_side_by_side
     from sale_tui.roster import availability, select_agents
 
     settings, roster = settings_and_roster()
     chosen = select_agents(roster, agents)
     if not agents:
         chosen = tuple(agent for agent in chosen if availability(agent).ready)
+    wanted = [e.strip() for e in engines.split(",")] if engines else [settings.local.engine]
+    unknown = sorted(set(wanted) - {"worker", "in-process"})
+    if unknown:
+        raise UsageError(f"unknown engine '{unknown[0]}'", fix="use worker, in-process or both")
     results = []
     for agent in chosen:
+        local_configs = (
+            [settings.local.model_copy(update={"engine": e}) for e in wanted]
+            if agent.local is not None
+            else [settings.local]
+        )
+        models = [LiteLLMModel(agent, settings.models, local) for local in local_configs]
         with err.status(f"measuring {agent.name} ({runs} runs of {max_tokens} tokens)…"):
-            results.append(
-                measure(LiteLLMModel.for_agent(agent, settings), runs=runs, max_tokens=max_tokens)
-            )
+            results.extend(measure_side_by_side(models, runs=runs, max_tokens=max_tokens))
     if as_json:
         print(json.dumps([asdict(result) for result in results], indent=2))
         return
@@ -166,7 +183,10 @@ def models_bench(
         "prompt tok/s",
         "gen tok",
         "gen tok/s",
+        "first token s",
+        "engine",
         title="Model speed on this machine (median of runs)",
+        caption=f"CPU: {results[0].cpu}" if results else None,
     )
     for r in results:
         table.add_row(
@@ -176,5 +196,7 @@ def models_bench(
             f"{r.prompt_tokens_per_s:.0f}",
             str(r.generated_tokens),
             f"{r.generation_tokens_per_s:.1f}",
+            f"{r.first_token_s:.2f}",
+            r.engine,
         )
     out.print(table)

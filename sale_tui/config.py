@@ -17,7 +17,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -75,6 +75,14 @@ class LocalConfig(_Section):
     """Context window given to local models, in tokens."""
     n_threads: int | None = Field(default=None, ge=1)
     """CPU threads for llama.cpp. Default: all cores."""
+    engine: Literal["worker", "in-process"] = "worker"
+    """Where llama.cpp runs: ``worker``, a child process per model (a crash or an OOM kill
+    there is one failed call, and a stop cancels a call at once), or ``in-process``, in the
+    app itself (only to measure what the process boundary costs)."""
+    extra_buffers: Literal["auto", "on", "off"] = "auto"
+    """llama.cpp's extra weight buffers (CPU repacking; AMX on Intel). ``auto``: off only when
+    the installed llama.cpp has its AMX kernels, whose matrix multiply crashes on AMX CPUs
+    (Sapphire Rapids and later); ``off`` if a local model crashes on your CPU anyway."""
 
 
 class AuctionConfig(_Section):

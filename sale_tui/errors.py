@@ -17,6 +17,9 @@ that the edges never have to guess it::
     └── WeightsError               3  assembling local weights failed
         ├── ChecksumMismatchError  3  joined file does not match the official sha256
         └── DiskFullError          3  not enough space in the model cache
+
+    StopRequested (a KeyboardInterrupt, so no ``except Exception`` takes it for a failure)
+                                   130  the user stopped the job (F8, ctrl+q) during a call
 """
 
 from __future__ import annotations
@@ -83,3 +86,18 @@ class ChecksumMismatchError(WeightsError):
 
 class DiskFullError(WeightsError):
     pass
+
+
+class StopRequested(KeyboardInterrupt):
+    """The user stopped the job while a model call was running; raised in the job's thread.
+
+    A ``KeyboardInterrupt`` on purpose: it must cross every ``except Exception`` that treats a
+    failing agent as one more loser (the auction, the agent loop) and reach the front end,
+    which records the job as interrupted, exactly as Ctrl-C does in ``do``.
+    """
+
+    exit_code = 130
+
+    def __init__(self, message: str = "stopped by the user") -> None:
+        super().__init__(message)
+        self.message = message

@@ -10,6 +10,8 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+from sale_tui.stopping import clear_stop
+
 # The suite never talks to a network: litellm must use its bundled price map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -32,6 +34,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in PROVIDER_KEYS:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
+    clear_stop()  # a stop pressed in an earlier test's app must not stop this test's calls
     return home
 
 

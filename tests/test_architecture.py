@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sale_tui"
 # Each outside library has exactly one home.
 HOMES = {
     "litellm": ("models/client.py", "models/local_llama.py"),
-    "llama_cpp": ("models/local_llama.py",),
+    "llama_cpp": ("models/llama_engine.py",),
     "docker": ("sandboxes/",),
     "git": ("repo.py",),
     "sqlite_utils": ("memory/",),

@@ -42,6 +42,8 @@ def concurrently(
             yield agent, attempt(work, agent)
         for future in as_completed(futures):
             error = future.exception()
+            if isinstance(error, KeyboardInterrupt):  # the user's stop, not a losing agent
+                raise error
             yield futures[future], error if error is not None else future.result()
 
 

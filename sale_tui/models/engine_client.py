@@ -1,0 +1,287 @@
+"""The app's side of the local engine: one worker process per local model, started on the
+first call, kept while the app runs, and started again after it dies.
+
+Why a process (see ``engine_worker``): a segfault or an OOM kill in llama.cpp ends the
+worker, not the app, and becomes a one-line ``LocalEngineError`` for the one call that was
+running; llama.cpp's load-time redirection of file descriptors 1 and 2 can no longer hide the
+TUI's output; and a stop does not have to wait for a model call to end.
+
+A call waits for the worker in slices of ``POLL_S``, watching the user's stop
+(``sale_tui.stopping``). On a stop, or a Ctrl-C in the waiting thread, it asks the worker to
+cancel (answered at the next generated token) and, when no answer comes within
+``CANCEL_GRACE_S`` (the prompt is still being read, which llama.cpp does in one call, or the
+model is still loading), kills the worker; the next call starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sale_tui import paths
+from sale_tui.errors import LocalEngineError, StopRequested
+from sale_tui.stopping import stop_requested
+
+POLL_S = 0.05
+CANCEL_GRACE_S = 1.0
+LOG_LIMIT_BYTES = 1_000_000
+_FINAL = ("result", "done", "cancelled", "error")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What one worker loads; workers are shared per distinct spec."""
+
+    key: str
+    path: str
+    n_ctx: int
+    n_threads: int | None
+    extra_buffers: str = "auto"
+
+
+class EngineCallError(Exception):
+    """The worker's own exception for one call (e.g. llama.cpp's "exceed context window"),
+    raised with the original type name and message so litellm and the client read it as
+    they read the in-process engine's."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def describe_exit(returncode: int | None) -> str:
+    """How a worker ended, for the one-line error: "SIGSEGV (Segmentation fault)"."""
+    if returncode is None:
+        return "it stopped answering"
+    if returncode < 0:
+        sig = signal.Signals(-returncode)
+        if sig == signal.SIGKILL:
+            return "killed by SIGKILL (out of memory? `dmesg` tells)"
+        return f"{sig.name} ({signal.strsignal(sig)})"
+    return f"it exited with status {returncode}"
+
+
+class EngineRunner:
+    """One worker process for one model; one call at a time."""
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec = spec
+        self.log_path = paths.data_dir() / "logs" / f"engine-{spec.key}.log"
+        self.info: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._log_start = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    # -- life cycle ----------------------------------------------------------------------
+    def _start(self) -> Connection:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        ours, theirs = socket.socketpair()
+        too_long = self.log_path.exists() and self.log_path.stat().st_size > LOG_LIMIT_BYTES
+        with theirs, open(self.log_path, "wb" if too_long else "ab") as log:
+            self._log_start = log.tell()
+            self._proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "sale_tui.models.engine_worker",
+                    "--fd",
+                    str(theirs.fileno()),
+                ],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                # its own session: a Ctrl-C in the terminal reaches the app, which cancels
+                # the call; it must not also kill the worker mid-load
+                start_new_session=True,
+            )
+        self._conn = Connection(ours.detach())
+        spec = self.spec
+        self._conn.send(("load", asdict(spec)))
+        try:
+            message = self._receive()
+        except BaseException:  # a stop or Ctrl-C during the load: a load cannot be cancelled
+            self._kill()
+            raise
+        if message[0] != "loaded":
+            self._kill()
+            raise LocalEngineError(
+                f"the local engine could not load {spec.key}: {message[-1]}",
+                fix=f"see the engine log {self.log_path}",
+            )
+        self.info = message[1]
+        return self._conn
+
+    def _connection(self) -> Connection:
+        if self._conn is not None and self._proc is not None and self._proc.poll() is None:
+            return self._conn
+        self._forget()
+        return self._start()
+
+    def _forget(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn, self.info = None, None
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def _kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        self._forget()
+
+    def close(self) -> None:
+        """Closing our end of the socket makes the worker exit at once (its reader sees the
+        end); ``_forget`` kills one that lingers. A call still running in another thread
+        (the app is exiting under it) is not waited for beyond a moment."""
+        locked = self._lock.acquire(timeout=2)
+        try:
+            self._forget()
+        finally:
+            if locked:
+                self._lock.release()
+
+    # -- one exchange ----------------------------------------------------------------------
+    def _receive(self) -> tuple[Any, ...]:
+        """The worker's next message, watching the user's stop and the worker's death."""
+        conn = self._conn
+        assert conn is not None
+        while True:
+            try:
+                if conn.poll(POLL_S):
+                    return conn.recv()
+            except (EOFError, OSError):
+                raise self._crashed() from None
+            if stop_requested():
+                raise StopRequested
+
+    def _cancel(self, request_id: int) -> None:
+        """Ask the worker to drop the call; kill it when it does not answer in time."""
+        conn = self._conn
+        if conn is None:
+            return  # it crashed: nothing to cancel
+        try:
+            conn.send(("cancel", request_id))
+            deadline = time.monotonic() + CANCEL_GRACE_S
+            while (left := deadline - time.monotonic()) > 0:
+                if conn.poll(left):
+                    message = conn.recv()
+                    if message[0] in _FINAL and message[1] == request_id:
+                        return
+        except (EOFError, OSError):
+            pass
+        self._kill()  # still reading the prompt (one llama.cpp call), or gone
+
+    def _crashed(self) -> LocalEngineError:
+        proc = self._proc
+        returncode = None
+        if proc is not None:
+            try:
+                returncode = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self._forget()
+        last = self._log_tail()
+        return LocalEngineError(
+            f"the local engine for {self.spec.key} crashed: {describe_exit(returncode)}"
+            + (f" — last log line: {last}" if last else ""),
+            fix="it restarts on the next call; if it crashes again on this CPU, set "
+            f"SALE_TUI__LOCAL__EXTRA_BUFFERS=off (log: {self.log_path})",
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_start)
+                text = log.read()[-4000:].decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return lines[-1][:200] if lines else ""
+
+    def _exchange(self, kind: str, request: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+        """Send one request and yield the worker's messages for it, the final one last."""
+        with self._lock:
+            conn = self._connection()
+            request_id = next(self._ids)
+            done = False
+            try:
+                try:
+                    conn.send((kind, request_id, request))
+                except OSError:  # it died between two calls
+                    raise self._crashed() from None
+                while not done:
+                    message = self._receive()
+                    if message[1] != request_id:
+                        continue  # the tail of an earlier, cancelled call
+                    done = message[0] in _FINAL
+                    yield message
+            finally:
+                if not done:  # Ctrl-C, a stop, or a consumer that walked away mid-stream
+                    self._cancel(request_id)
+
+    @staticmethod
+    def _raise_for(message: tuple[Any, ...]) -> None:
+        if message[0] == "error":
+            raise EngineCallError(message[2], message[3])
+        if message[0] == "cancelled":
+            raise StopRequested
+
+    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        for message in self._exchange("complete", request):
+            self._raise_for(message)
+            if message[0] == "result":
+                return message[2]
+        raise LocalEngineError(f"the local engine for {self.spec.key} sent no result")
+
+    def stream(self, request: dict[str, Any]) -> Iterator[str | dict[str, Any]]:
+        for message in self._exchange("stream", request):
+            self._raise_for(message)
+            yield message[2]
+
+
+class LocalEngine:
+    """The app's workers, one per model spec; all closed when the app exits."""
+
+    def __init__(self) -> None:
+        self._runners: dict[EngineSpec, EngineRunner] = {}
+        self._lock = threading.Lock()
+
+    def runner(self, spec: EngineSpec) -> EngineRunner:
+        with self._lock:
+            if spec not in self._runners:
+                self._runners[spec] = EngineRunner(spec)
+            return self._runners[spec]
+
+    def runners(self) -> list[EngineRunner]:
+        with self._lock:
+            return list(self._runners.values())
+
+    def close(self) -> None:
+        for runner in self.runners():
+            runner.close()
+
+
+ENGINE = LocalEngine()
+atexit.register(ENGINE.close)
