@@ -145,6 +145,14 @@ def models_bench(
             "Default: the configured one."
         ),
     ] = None,
+    stops: Annotated[
+        bool,
+        typer.Option(
+            "--stops",
+            help="Measure instead how fast a stop ends a local call (while it generates, "
+            "and while it reads a long prompt).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Measure load time, prompt and generation speed (tokens/s) of roster agents here."""
@@ -159,10 +167,15 @@ def models_bench(
     chosen = select_agents(roster, agents)
     if not agents:
         chosen = tuple(agent for agent in chosen if availability(agent).ready)
-    wanted = [e.strip() for e in engines.split(",")] if engines else [settings.local.engine]
+    wanted: list[str] = (
+        [e.strip() for e in engines.split(",")] if engines else [settings.local.engine]
+    )
     unknown = sorted(set(wanted) - {"worker", "in-process"})
     if unknown:
         raise UsageError(f"unknown engine '{unknown[0]}'", fix="use worker, in-process or both")
+    if stops:
+        _bench_stops(chosen, settings, wanted, runs, as_json)
+        return
     results = []
     for agent in chosen:
         local_configs = (
@@ -198,5 +211,37 @@ def models_bench(
             f"{r.generation_tokens_per_s:.1f}",
             f"{r.first_token_s:.2f}",
             r.engine,
+        )
+    out.print(table)
+
+
+def _bench_stops(chosen: Any, settings: Any, engines: list[str], runs: int, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from sale_tui.models.client import LiteLLMModel
+    from sale_tui.models.speed import measure_stops
+
+    results = []
+    for agent in (a for a in chosen if a.local is not None):
+        for engine in engines:
+            local = settings.local.model_copy(update={"engine": engine})
+            with err.status(f"stopping {agent.name} ({engine}) {runs} times each way…"):
+                results.append(
+                    measure_stops(LiteLLMModel(agent, settings.models, local), runs=runs)
+                )
+    if as_json:
+        print(json.dumps([asdict(result) for result in results], indent=2))
+        return
+    table = Table(
+        "agent",
+        "engine",
+        "stop while generating s",
+        "stop while reading a prompt s",
+        title="How fast a stop ends a local model call (median of runs)",
+        caption=f"CPU: {results[0].cpu}" if results else None,
+    )
+    for r in results:
+        table.add_row(
+            r.agent, r.engine, f"{r.while_generating_s:.3f}", f"{r.while_reading_prompt_s:.2f}"
         )
     out.print(table)

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.local_model
 
 LONG = [{"role": "user", "content": "Count from 1 to 2000, one number per line."}]
 SHORT = [{"role": "user", "content": "Name a colour."}]
+STORY = [{"role": "user", "content": "Write a very long story about a dragon who learns to code."}]
 
 
 @pytest.fixture
@@ -84,21 +85,27 @@ def test_a_segfault_names_the_signal(smollm: LiteLLMModel) -> None:
 def test_a_stop_during_a_long_generation_returns_at_once_and_keeps_the_model(
     smollm: LiteLLMModel,
 ) -> None:
-    """The stop is asked for while tokens stream (2000 would take many seconds); the worker
-    cancels at the next token, so the model stays loaded for the next call."""
+    """The stop is asked for while tokens stream (2000 would take half a minute); the call
+    ends within a few tokens, not when the stream would have ended, and the worker cancels
+    at its next token, so the model stays loaded for the next call."""
     smollm.complete(SHORT, max_tokens=2)
     pid = runner_of().pid
     asked: list[float] = []
+    after_stop: list[str] = []
 
-    def stop_on_first_text(_: str) -> None:
-        if not asked:
+    def stop_after_some_text(piece: str) -> None:
+        if asked:
+            after_stop.append(piece)
+        elif len(piece) and time.monotonic() > started + 0.5:
             asked.append(time.monotonic())
             request_stop()
 
+    started = time.monotonic()
     with pytest.raises(StopRequested):
-        smollm.complete(LONG, max_tokens=2000, on_text=stop_on_first_text)
+        smollm.complete(STORY, max_tokens=2000, on_text=stop_after_some_text)
     took = time.monotonic() - asked[0]
     assert took < 2.0, f"the stop took {took:.1f} s"
+    assert len(after_stop) <= 5, f"{len(after_stop)} more pieces streamed after the stop"
     clear_stop()
     assert smollm.complete(SHORT, max_tokens=4).usage.completion_tokens > 0
     assert runner_of().pid == pid  # cancelled, not killed
@@ -347,3 +354,58 @@ async def test_the_tui_paints_during_a_held_real_model_call_and_stops_within_sec
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def engine_workers_of(pid: int) -> list[int]:
+    """The engine workers among a process's children (not git, docker or other helpers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue  # already gone
+            if b"sale_tui.models.engine_worker" in command:
+                found.append(int(child))
+    return found
+
+
+def test_ctrl_c_in_do_during_a_held_model_call_exits_within_seconds(
+    with_smollm: Path, with_minilm: Path, isolated_home: Path, tmp_path: Path
+) -> None:
+    """`do` is in its auction, inside a model call; the test freezes the worker (a call that
+    cannot answer) and presses Ctrl-C: `do` exits 130 in seconds, not when the call would
+    have ended, the worker is gone and the auction is recorded as interrupted."""
+    import json
+
+    from sale_tui.memory.db import open_database
+    from tests.sandbox_helpers import make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sale_tui", "do", "Fix add()", "--repo", str(repo), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert process.stdout is not None
+    first = json.loads(process.stdout.readline())
+    assert first["event"] == "AuctionStarted"
+    deadline = time.monotonic() + 60
+    while not (workers := engine_workers_of(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert workers, "no engine worker started"
+    os.kill(workers[0], signal.SIGSTOP)
+    pressed = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    took = time.monotonic() - pressed
+    assert process.returncode == 130, process.stderr.read() if process.stderr else ""
+    assert took < 5.0, f"Ctrl-C took {took:.1f} s"
+    time.sleep(0.5)
+    state = Path(f"/proc/{workers[0]}/stat")
+    assert not state.exists() or state.read_text().split()[2] == "Z"
+    db = open_database(isolated_home / "data" / "memory.db")
+    status = db.execute("SELECT status FROM auctions WHERE id = ?", [first["auction_id"]])
+    assert status.fetchone() == ("interrupted",)

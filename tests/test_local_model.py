@@ -100,3 +100,23 @@ def test_models_bench_measures_a_real_local_model(with_smollm: Path) -> None:
     assert row["prompt_tokens"] > 200  # the fixed ~280-token review prompt
     assert row["prompt_tokens_per_s"] > 0 and row["generation_tokens_per_s"] > 0
     assert 1 < row["generated_tokens"] <= 8
+    assert row["first_token_s"] > 0
+    assert row["engine"].startswith("worker") and row["cpu"]  # named beside every speed
+
+
+def test_models_bench_measures_how_fast_a_stop_lands(with_smollm: Path) -> None:
+    result = run_cli(
+        "models",
+        "bench",
+        "smollm2",
+        "--stops",
+        "--runs",
+        "1",
+        "--json",
+        env={"SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
+    assert row["engine"].startswith("worker, extra buffers ")  # on, or off on an AMX build
+    # a generation stops at its next token; a prompt being read is ended by killing the worker
+    assert 0 < row["while_generating_s"] < row["while_reading_prompt_s"]

@@ -168,13 +168,15 @@ class EngineRunner:
         conn = self._conn
         assert conn is not None
         while True:
+            # Checked before every wait, not only when one times out: a stream's chunks come
+            # faster than POLL_S, and a stop must not wait for the stream to end.
+            if stop_requested():
+                raise StopRequested
             try:
                 if conn.poll(POLL_S):
                     return conn.recv()
             except (EOFError, OSError):
                 raise self._crashed() from None
-            if stop_requested():
-                raise StopRequested
 
     def _cancel(self, request_id: int) -> None:
         """Ask the worker to drop the call; kill it when it does not answer in time."""

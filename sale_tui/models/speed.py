@@ -10,6 +10,7 @@ the time to the first token (prompt processing) and the generation rate can be t
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -135,3 +136,71 @@ def engine_description(model: LiteLLMModel) -> str:
     if info is None:
         return where
     return f"{where}, extra buffers {'on' if info['extra_buffers'] else 'off'}"
+
+
+STORY = "Write a very long story, at least 3000 words, about a dragon who learns to program."
+LONG_PROMPT = "def identity(x):\n    return x\n\n" * 300 + "\nWhat do these functions do?"
+
+
+@dataclass(frozen=True)
+class StopResult:
+    agent: str
+    engine: str
+    cpu: str
+    while_generating_s: float
+    """Median time from the stop to the call's ``StopRequested``, asked 0.5 s into streaming."""
+    while_reading_prompt_s: float
+    """The same, asked 0.3 s into reading a ~3,600-token prompt (one llama.cpp call)."""
+    runs: int
+
+
+def _time_a_stop(
+    model: LiteLLMModel, messages: list[dict], after: threading.Event, wait_s: float
+) -> float:
+    from sale_tui.errors import StopRequested
+    from sale_tui.stopping import clear_stop, request_stop
+
+    clear_stop()
+    asked: list[float] = []
+
+    def stop_later() -> None:
+        after.wait(60)
+        time.sleep(wait_s)
+        asked.append(time.perf_counter())
+        request_stop()
+
+    helper = threading.Thread(target=stop_later)
+    helper.start()
+    try:
+        model.complete(messages, max_tokens=2000, temperature=0.0, on_text=lambda _: after.set())
+    except StopRequested:
+        return time.perf_counter() - asked[0]
+    finally:
+        after.set()
+        helper.join()
+        clear_stop()
+    raise RuntimeError(f"{model.agent_name} finished before the stop; no time measured")
+
+
+def measure_stops(model: LiteLLMModel, *, runs: int = 3) -> StopResult:
+    """How fast a user's stop (F8 in the TUI: set from another thread) ends a local call."""
+    _warm_up(model)
+    engine = engine_description(model)  # now: a stop in a prompt kills the worker
+    generating, reading = [], []
+    for _ in range(runs):
+        first_text = threading.Event()
+        story = [{"role": "user", "content": STORY}]
+        generating.append(_time_a_stop(model, story, first_text, 0.5))
+        started = threading.Event()
+        started.set()  # the clock starts with the call: the prompt is being read
+        reading.append(
+            _time_a_stop(model, [{"role": "user", "content": LONG_PROMPT}], started, 0.3)
+        )
+    return StopResult(
+        agent=model.agent_name,
+        engine=engine,
+        cpu=this_cpu().summary(),
+        while_generating_s=round(statistics.median(generating), 3),
+        while_reading_prompt_s=round(statistics.median(reading), 3),
+        runs=runs,
+    )
