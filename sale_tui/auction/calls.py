@@ -36,7 +36,8 @@ def concurrently(
         for agent in serial:
             yield agent, attempt(work, agent)
         return
-    with ThreadPoolExecutor(max_workers=len(parallel)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(parallel))
+    try:
         futures: dict[Future[T], AuctionAgent] = {pool.submit(work, a): a for a in parallel}
         for agent in serial:
             yield agent, attempt(work, agent)
@@ -45,6 +46,11 @@ def concurrently(
             if isinstance(error, KeyboardInterrupt):  # the user's stop, not a losing agent
                 raise error
             yield futures[future], error if error is not None else future.result()
+    except BaseException:
+        # A stop (or a closed generator) must not wait for hosted calls still running.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def attempt(work: Callable[[AuctionAgent], T], agent: AuctionAgent) -> T | BaseException:

@@ -136,10 +136,12 @@ def _own_error_inside(exc: BaseException) -> SaleError | None:
     """litellm wraps what a custom provider raises in its APIConnectionError; the local
     engine's own errors (a crashed worker, weights not pulled) are found in the chain."""
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
         if isinstance(seen, SaleError):
             return seen
-        seen = seen.__cause__ or seen.__context__
+        visited.add(id(seen))
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
     return None
 
 
@@ -347,7 +349,8 @@ class LiteLLMModel:
         retrying = Retrying(
             stop=stop_after_attempt(self.call_config.retries + 1),
             wait=wait_exponential(multiplier=self.call_config.retry_wait_s, max=30),
-            retry=retry_if_exception(_is_transient),
+            # never a BaseException (the user's stop): tenacity would otherwise sleep on it
+            retry=retry_if_exception(lambda e: isinstance(e, Exception) and _is_transient(e)),
             reraise=True,
         )
         started = time.perf_counter()
@@ -359,7 +362,9 @@ class LiteLLMModel:
         except ModelError:
             raise
         except Exception as exc:
-            raise translate_error(exc, self.agent, attempts) from exc
+            error = translate_error(exc, self.agent, attempts)
+            # our own error came out of litellm's wrapper: chaining it back would make a cycle
+            raise error from (None if error is _own_error_inside(exc) else exc)
         choice = response.choices[0]
         usage = usage_of(response)
         tokens, kind = logprobs_of(choice)

@@ -30,7 +30,7 @@ from typing import Any
 
 from sale_tui import paths
 from sale_tui.errors import LocalEngineError, StopRequested
-from sale_tui.stopping import stop_requested
+from sale_tui.stopping import raise_if_stopped, stop_requested
 
 POLL_S = 0.05
 CANCEL_GRACE_S = 1.0
@@ -51,12 +51,11 @@ class EngineSpec:
 
 class EngineCallError(Exception):
     """The worker's own exception for one call (e.g. llama.cpp's "exceed context window"),
-    raised with the original type name and message so litellm and the client read it as
-    they read the in-process engine's."""
+    with its type name and message, which litellm and the client read as they read the
+    in-process engine's."""
 
     def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+        super().__init__(f"{kind}: {message}")
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -64,7 +63,10 @@ def describe_exit(returncode: int | None) -> str:
     if returncode is None:
         return "it stopped answering"
     if returncode < 0:
-        sig = signal.Signals(-returncode)
+        try:
+            sig = signal.Signals(-returncode)
+        except ValueError:  # a real-time signal has no name
+            return f"signal {-returncode}"
         if sig == signal.SIGKILL:
             return "killed by SIGKILL (out of memory? `dmesg` tells)"
         return f"{sig.name} ({signal.strsignal(sig)})"
@@ -88,48 +90,54 @@ class EngineRunner:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
+    @property
+    def busy(self) -> bool:
+        """A call is running (or starting the worker) on this model."""
+        return self._lock.locked()
+
     # -- life cycle ----------------------------------------------------------------------
     def _start(self) -> Connection:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         ours, theirs = socket.socketpair()
         too_long = self.log_path.exists() and self.log_path.stat().st_size > LOG_LIMIT_BYTES
-        with theirs, open(self.log_path, "wb" if too_long else "ab") as log:
-            self._log_start = log.tell()
-            self._proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "sale_tui.models.engine_worker",
-                    "--fd",
-                    str(theirs.fileno()),
-                ],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                # its own session: a Ctrl-C in the terminal reaches the app, which cancels
-                # the call; it must not also kill the worker mid-load
-                start_new_session=True,
-            )
-        self._conn = Connection(ours.detach())
-        spec = self.spec
-        self._conn.send(("load", asdict(spec)))
         try:
+            with theirs, open(self.log_path, "wb" if too_long else "ab") as log:
+                self._log_start = log.tell()
+                # -P: the app runs inside the user's repo; a numpy/ or queue.py there must
+                # not shadow what the worker imports
+                command = [sys.executable, "-P", "-m", "sale_tui.models.engine_worker"]
+                self._proc = subprocess.Popen(
+                    [*command, "--fd", str(theirs.fileno())],
+                    pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    # its own session: a Ctrl-C in the terminal reaches the app, which
+                    # cancels the call; it must not also kill the worker mid-load
+                    start_new_session=True,
+                )
+            self._conn = Connection(ours.detach())
+            self._conn.send(("load", asdict(self.spec)))
             message = self._receive()
+        except OSError:  # it died before it could load
+            ours.close()
+            raise self._crashed() from None
         except BaseException:  # a stop or Ctrl-C during the load: a load cannot be cancelled
+            ours.close()
             self._kill()
             raise
         if message[0] != "loaded":
             self._kill()
             raise LocalEngineError(
-                f"the local engine could not load {spec.key}: {message[-1]}",
+                f"the local engine could not load {self.spec.key}: {message[-1]}",
                 fix=f"see the engine log {self.log_path}",
             )
         self.info = message[1]
         return self._conn
 
     def _connection(self) -> Connection:
-        if self._conn is not None and self._proc is not None and self._proc.poll() is None:
+        alive = self._proc is not None and self._proc.poll() is None
+        if self._conn is not None and alive and self.info is not None:
             return self._conn
         self._forget()
         return self._start()
@@ -193,6 +201,9 @@ class EngineRunner:
                         return
         except (EOFError, OSError):
             pass
+        except BaseException:  # a second Ctrl-C while waiting: leave no worker generating
+            self._kill()
+            raise
         self._kill()  # still reading the prompt (one llama.cpp call), or gone
 
     def _crashed(self) -> LocalEngineError:
@@ -224,7 +235,10 @@ class EngineRunner:
 
     def _exchange(self, kind: str, request: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         """Send one request and yield the worker's messages for it, the final one last."""
-        with self._lock:
+        while not self._lock.acquire(timeout=POLL_S):  # another call on this model runs
+            raise_if_stopped()
+        try:
+            raise_if_stopped()  # stopped while queued: start nothing
             conn = self._connection()
             request_id = next(self._ids)
             done = False
@@ -242,13 +256,13 @@ class EngineRunner:
             finally:
                 if not done:  # Ctrl-C, a stop, or a consumer that walked away mid-stream
                     self._cancel(request_id)
+        finally:
+            self._lock.release()
 
     @staticmethod
     def _raise_for(message: tuple[Any, ...]) -> None:
         if message[0] == "error":
             raise EngineCallError(message[2], message[3])
-        if message[0] == "cancelled":
-            raise StopRequested
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
         for message in self._exchange("complete", request):

@@ -27,6 +27,17 @@ from typing import Any
 from sale_tui.models.llama_engine import Cancelled, LoadedModel
 
 
+def _no_core_dumps() -> None:
+    """A crash must end the call at once: a core dump of a loaded model takes gigabytes of
+    disk and long seconds, during which the app would wait."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def _prefer_me_when_memory_runs_out() -> None:
     """A model is what runs a machine out of memory: let the OOM killer take this process
     (it restarts on the next call) rather than the app that started it."""
@@ -50,6 +61,8 @@ class Worker:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 os._exit(0)  # the parent is gone: nobody is waiting for anything here
+            except BaseException:  # a garbled frame: a deaf worker would outlive the app
+                os._exit(1)
             if message[0] == "cancel":
                 self.cancelled.add(message[1])  # seen by the generating thread's next token
             else:
@@ -120,6 +133,7 @@ def main() -> None:
     parser.add_argument("--fd", type=int, required=True, help="the socket to the parent")
     args = parser.parse_args()
     _prefer_me_when_memory_runs_out()
+    _no_core_dumps()
     Worker(Connection(args.fd)).serve()
 
 

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from sale_tui.errors import SaleError, StopRequested
-from sale_tui.stopping import clear_stop, request_stop
+from sale_tui.stopping import clear_stop, request_stop, stop_requested
 from sale_tui.tui.auction_pane import AuctionPane
 from sale_tui.tui.costs_pane import CostsPane
 from sale_tui.tui.execution_pane import ExecutionPane
@@ -75,7 +75,6 @@ class SaleApp(App[None]):
         self.sandbox: SandboxStatus | None = None
         self.running = False
         self.quit_after_job = False
-        self.stop_requested = threading.Event()
         self.runners: dict[tuple[str, ...], AuctionRunner] = {}
         self.memory: AuctionMemory | None = None
         self.memory_lock = threading.Lock()
@@ -182,7 +181,6 @@ class SaleApp(App[None]):
             )
             return
         self.running = True
-        self.stop_requested.clear()
         clear_stop()
         self.query_one(JobPane).remember(form.text)
         self.query_one(AuctionPane).waiting("starting: loading the agents…")
@@ -195,7 +193,6 @@ class SaleApp(App[None]):
         if not self.running:
             self.notify("No job is running.")
             return
-        self.stop_requested.set()
         request_stop()  # a local model call waiting in the job's thread cancels at once
         self.query_one(ExecutionPane).stopping()
         self.notify("Stopping: the model call is cancelled, the sandbox removed, the record kept.")
@@ -272,7 +269,7 @@ class SaleApp(App[None]):
             stopped = False
             with closing(events):
                 for event in events:
-                    if self.stop_requested.is_set():  # a stop after the last event: no effect
+                    if stop_requested():  # a stop after the last event: no effect
                         stopped = True
                         break
                     self.post_message(JobEventPosted(event))
