@@ -22,6 +22,7 @@ from sale_tui.models.client import LiteLLMModel
 from sale_tui.models.engine_client import ENGINE, EngineRunner
 from sale_tui.roster import build_roster
 from sale_tui.stopping import clear_stop, request_stop
+from tests.test_auction_local import ROSTER as TWO_TINY
 
 pytestmark = pytest.mark.local_model
 
@@ -224,24 +225,6 @@ def test_the_apps_output_keeps_flowing_while_a_model_loads(with_smollm: Path) ->
     assert ticks == list(range(last + 1)), "some of the app's output was lost"
 
 
-TWO_TINY = """
-[auction]
-max_bid_tokens = 40
-
-[[agents]]
-name = "tiny"
-model = "sale-local/smollm2-135m"
-price_in = 0.001
-price_out = 0.001
-
-[[agents]]
-name = "tiny-pricey"
-model = "sale-local/smollm2-135m"
-price_in = 0.01
-price_out = 0.01
-"""
-
-
 def test_an_engine_crash_during_a_bid_drops_that_bid_and_the_auction_goes_on(
     with_smollm: Path, with_minilm: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -253,7 +236,7 @@ def test_an_engine_crash_during_a_bid_drops_that_bid_and_the_auction_goes_on(
     from sale_tui.runner import build_runner
 
     isolated_home.mkdir(parents=True, exist_ok=True)
-    (isolated_home / "config.toml").write_text(TWO_TINY)
+    (isolated_home / "config.toml").write_text(TWO_TINY)  # two agents, one model
     ENGINE.close()
     runner = build_runner(None)
     killed: list[int] = []
