@@ -40,6 +40,19 @@ def open_repo(path: Path) -> git.Repo:
             f"{path} is not inside a git repository",
             fix="run sale-tui in a git repo, or create one with `git init`",
         ) from exc
+    if repo.bare or repo.working_tree_dir is None:
+        # A bare repo has no work tree: "applying to the worktree" would write into the git
+        # directory itself (hooks/ included, which git runs on the host later).
+        raise RepoError(
+            f"{repo.git_dir} is a bare git repository (it has no work tree)",
+            fix=f"clone it and run sale-tui in the clone: git clone {repo.git_dir} <folder>",
+        )
+    asked, git_dir = path.resolve(), Path(repo.git_dir).resolve()
+    if asked == git_dir or git_dir in asked.parents:
+        raise RepoError(
+            f"{path} is inside the git directory {git_dir}, not the work tree",
+            fix=f"run sale-tui in the work tree: {repo.working_tree_dir}",
+        )
     if not repo.head.is_valid():
         raise UsageError(
             f"the git repository at {repo.working_dir} has no commits yet",
