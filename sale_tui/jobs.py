@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sale_tui import repo_files
+
 _QUESTION = re.compile(
     r"^\s*(where|what|why|how|which|who|when|does|do|is|are|can|explain|describe|summari[sz]e|"
     r"list|find out|tell me)\b|\?\s*$",
@@ -26,15 +28,15 @@ def infer_kind(job: str) -> str:
 
 def detect_test_command(root: Path) -> str | None:
     """How to run the repo's tests inside the sandbox, or None when there are none to find."""
-    has_python_tests = (
-        any(root.glob("test_*.py"))
-        or any(root.glob("tests/**/test_*.py"))
-        or any(root.glob("**/*_test.py"))
+    files = list(repo_files.walk(root))
+    has_python_tests = any(
+        (f.name.startswith("test_") and f.suffix == ".py" and f.parts[0] in (f.name, "tests"))
+        or f.name.endswith("_test.py")
+        for f in files
     )
-    if has_python_tests or (root / "pytest.ini").exists():
+    if has_python_tests or Path("pytest.ini") in files:
         return "python3 -m pytest -q -p no:cacheprovider"
-    if (root / "Makefile").exists() and "\ntest:" in (root / "Makefile").read_text(
-        errors="replace"
-    ):
+    makefile = repo_files.read_text(root, "Makefile")
+    if makefile is not None and "\ntest:" in makefile:
         return "make test"
     return None

@@ -24,6 +24,7 @@ from typing import Literal
 
 import git
 
+from sale_tui import repo_files
 from sale_tui.errors import RepoError, UsageError
 
 SUMMARY_FILES = 200
@@ -70,16 +71,14 @@ def summarize(path: Path) -> str:
     if len(files) > SUMMARY_FILES:
         lines.append(f"  … and {len(files) - SUMMARY_FILES} more")
     readme = next(
-        (
-            Path(repo.working_dir) / n
-            for n in files
-            if n.lower() in ("readme.md", "readme.rst", "readme.txt", "readme")
-        ),
+        (n for n in files if n.lower() in ("readme.md", "readme.rst", "readme.txt", "readme")),
         None,
     )
-    if readme is not None and readme.is_file():
-        head = readme.read_text(errors="replace").splitlines()[:SUMMARY_README_LINES]
-        lines += ["", f"{readme.name} (first lines):", *[f"  {line}" for line in head]]
+    # bounded, and never through a link out of the repo: this text goes to every bidder
+    text = repo_files.read_text(Path(repo.working_dir), readme) if readme else None
+    if readme is not None and text is not None:
+        head = text.splitlines()[:SUMMARY_README_LINES]
+        lines += ["", f"{readme} (first lines):", *[f"  {line}" for line in head]]
     lines += ["", "Recent commits:"]
     for commit in repo.iter_commits(max_count=SUMMARY_COMMITS):
         summary = commit.summary
