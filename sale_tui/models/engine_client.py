@@ -23,10 +23,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from sale_tui import paths
 from sale_tui.errors import LocalEngineError, StopRequested
@@ -71,6 +71,20 @@ def describe_exit(returncode: int | None) -> str:
             return "killed by SIGKILL (out of memory? `dmesg` tells)"
         return f"{sig.name} ({signal.strsignal(sig)})"
     return f"it exited with status {returncode}"
+
+
+class Engine(Protocol):
+    """What serves one model: the worker's client, or llama.cpp in this process."""
+
+    spec: EngineSpec
+    info: dict[str, Any] | None
+
+    def complete(self, request: dict[str, Any]) -> dict[str, Any]: ...
+    def stream(self, request: dict[str, Any]) -> Iterator[str | dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+R = TypeVar("R", bound=Engine)
 
 
 class EngineRunner:
@@ -277,20 +291,21 @@ class EngineRunner:
             yield message[2]
 
 
-class LocalEngine:
-    """The app's workers, one per model spec; all closed when the app exits."""
+class LocalEngine(Generic[R]):
+    """The app's engines, one per model spec, made on first use; all closed at exit."""
 
-    def __init__(self) -> None:
-        self._runners: dict[EngineSpec, EngineRunner] = {}
+    def __init__(self, make: Callable[[EngineSpec], R]) -> None:
+        self._make = make
+        self._runners: dict[EngineSpec, R] = {}
         self._lock = threading.Lock()
 
-    def runner(self, spec: EngineSpec) -> EngineRunner:
+    def runner(self, spec: EngineSpec) -> R:
         with self._lock:
             if spec not in self._runners:
-                self._runners[spec] = EngineRunner(spec)
+                self._runners[spec] = self._make(spec)
             return self._runners[spec]
 
-    def runners(self) -> list[EngineRunner]:
+    def runners(self) -> list[R]:
         with self._lock:
             return list(self._runners.values())
 
@@ -299,5 +314,5 @@ class LocalEngine:
             runner.close()
 
 
-ENGINE = LocalEngine()
+ENGINE = LocalEngine(EngineRunner)
 atexit.register(ENGINE.close)

@@ -21,6 +21,7 @@ import argparse
 import os
 import queue
 import threading
+from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -94,19 +95,7 @@ class Worker:
         except Exception as exc:
             self.conn.send(("error", None, type(exc).__name__, str(exc)))
             return
-        info = self.model.info
-        self.conn.send(
-            (
-                "loaded",
-                {
-                    "n_vocab": info.n_vocab,
-                    "extra_buffers": info.extra_buffers,
-                    "system_info": info.system_info,
-                    "load_s": info.load_s,
-                    "pid": os.getpid(),
-                },
-            )
-        )
+        self.conn.send(("loaded", {**asdict(self.model.info), "pid": os.getpid()}))
 
     def _run(self, kind: str, request_id: int, request: dict[str, Any]) -> None:
         model = self.model

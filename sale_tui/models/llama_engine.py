@@ -11,8 +11,9 @@ matrix multiply segfaults in the first decode (llama.cpp's "segfault in
 ggml_backend_amx_mul_mat"). The Makefile builds without the AMX instructions; for a build that
 has them anyway (an older wheel from pip's cache, a wheel from elsewhere) ``extra_buffers =
 "auto"`` loads with llama.cpp's extra buffer types off. It is decided from what the build
-says it was compiled with, so AVX2 machines keep the CPU repack buffers (faster prompt
-processing, measured in docs/BENCHMARKS.md).
+says it was compiled with, so every other machine keeps llama.cpp's default (the CPU repack
+buffers; on the AVX2 machine measured in docs/BENCHMARKS.md they changed no token rate but
+made loading slower, so they are not claimed as a speed-up).
 
 Log-probabilities: llama.cpp's own ``logprobs`` path needs ``logits_all=True`` and computes a
 log-softmax over the whole vocabulary in Python at every position (measured 10x slower, see

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 from litellm import ModelResponse
@@ -20,7 +21,7 @@ from litellm.types.utils import GenericStreamingChunk
 from sale_tui.errors import LocalEngineError, StopRequested
 from sale_tui.models import weights
 from sale_tui.models.catalog import find_local_model
-from sale_tui.models.engine_client import ENGINE, EngineSpec
+from sale_tui.models.engine_client import ENGINE, EngineSpec, LocalEngine
 from sale_tui.stopping import stop_requested
 
 
@@ -31,8 +32,13 @@ class InProcessEngine:
     def __init__(self, spec: EngineSpec) -> None:
         from sale_tui.models.llama_engine import LoadedModel
 
+        self.spec = spec
         self.model = LoadedModel(spec.path, spec.n_ctx, spec.n_threads, spec.extra_buffers)  # type: ignore[arg-type]
+        self.info: dict[str, Any] | None = asdict(self.model.info)
         self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.model.close()
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
         from sale_tui.models.llama_engine import Cancelled
@@ -53,26 +59,16 @@ class InProcessEngine:
                 raise StopRequested from None
 
 
-_in_process: dict[EngineSpec, InProcessEngine] = {}
-_in_process_lock = threading.Lock()
+IN_PROCESS = LocalEngine(InProcessEngine)
 
 
-def _engine(spec: EngineSpec, where: str) -> Any:
-    if where != "in-process":
-        return ENGINE.runner(spec)
-    with _in_process_lock:
-        if spec not in _in_process:
-            _in_process[spec] = InProcessEngine(spec)
-        return _in_process[spec]
+def _engines(where: str) -> LocalEngine[Any]:
+    return IN_PROCESS if where == "in-process" else ENGINE
 
 
 def loaded_info(key: str, where: str) -> dict[str, Any] | None:
     """What the engine that serves ``key`` reported when it loaded (None: not loaded)."""
-    if where == "in-process":
-        with _in_process_lock:
-            engine = next((e for s, e in _in_process.items() if s.key == key), None)
-        return None if engine is None else {"extra_buffers": engine.model.info.extra_buffers}
-    return next((r.info for r in ENGINE.runners() if r.spec.key == key and r.info), None)
+    return next((r.info for r in _engines(where).runners() if r.spec.key == key and r.info), None)
 
 
 class LlamaCppProvider(CustomLLM):
@@ -116,7 +112,7 @@ class LlamaCppProvider(CustomLLM):
         if params.get("logprobs"):
             request["logprobs"] = True
             request["top_logprobs"] = int(params.get("top_logprobs") or 5)
-        return _engine(spec, params.get("engine", "worker")), request
+        return _engines(params.get("engine", "worker")).runner(spec), request
 
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         engine, request = self._prepare(model, messages, kwargs)
