@@ -19,11 +19,12 @@ from rich.table import Table
 from sale_tui import __version__
 from sale_tui.cli_auction import auction_command, calibrate_command
 from sale_tui.cli_bench import bench_app
-from sale_tui.cli_common import JsonFlag, err, out, settings_and_roster
+from sale_tui.cli_common import JsonFlag, err, load_cli_settings, out, settings_and_roster
 from sale_tui.cli_do import do_command
 from sale_tui.cli_history import history_command, show_command, undo_command
 from sale_tui.cli_models import models_app
 from sale_tui.cli_sandbox import sandbox_app
+from sale_tui.cli_trust import trust_command
 from sale_tui.errors import SaleError
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.command("calibrate")(calibrate_command)
 app.command("history")(history_command)
 app.command("show")(show_command)
 app.command("undo")(undo_command)
+app.command("trust")(trust_command)
 app.add_typer(config_app, name="config")
 app.add_typer(bench_app, name="bench")
 app.add_typer(sandbox_app, name="sandbox")
@@ -151,7 +153,7 @@ def config_show(
     as_json: JsonFlag = False,
 ) -> None:
     """Print the merged configuration (or, with --doc, every key with its default)."""
-    from sale_tui.config import field_docs, load_settings
+    from sale_tui.config import field_docs
 
     if doc:
         table = Table("key", "default", "meaning")
@@ -159,7 +161,7 @@ def config_show(
             table.add_row(key, default, description)
         out.print(table)
         return
-    settings = load_settings()
+    settings = load_cli_settings()
     data = settings.model_dump(mode="json")
     if as_json:
         print(json.dumps(data, indent=2))
@@ -170,10 +172,24 @@ def config_show(
 @config_app.command("path")
 def config_path() -> None:
     """Print where the config files, the data and the model cache live."""
-    from sale_tui import paths
+    from sale_tui import paths, trust
+    from sale_tui.config import repo_config
 
     out.print(f"user config : {paths.user_config_file()}")
-    out.print(f"repo config : {paths.find_repo_config() or '(none: create .sale-tui.toml)'}")
+    found = repo_config()
+    state = {
+        "trusted": "trusted",
+        "untrusted": "not trusted, ignored: `sale-tui trust`",
+        "changed": "changed since trusted, ignored: `sale-tui trust`",
+        "unreadable": "ignored: not a plain file of the repo",
+    }
+    out.print(
+        f"repo config : {found.path} ({state[found.state]})"
+        if found
+        else "repo config : (none: create .sale-tui.toml)",
+        markup=False,
+    )
+    out.print(f"trust store : {trust.store_path()}")
     out.print(f"data        : {paths.data_dir()}")
     out.print(f"model cache : {paths.models_dir()}")
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sale_tui.cli_common import JsonFlag, out
+from sale_tui.cli_common import JsonFlag, announce_repo_config, load_cli_settings, out
 from sale_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -86,7 +86,8 @@ def auction_command(
         raise UsageError(f"unknown job kind '{kind}'", fix="use --kind coding or --kind research")
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
     summary = summarize(repo.resolve())
-    runner = build_runner(names)
+    announce_repo_config(repo.resolve())
+    runner = build_runner(names, repo.resolve())
     final, scored = stream_auction(
         runner,
         runner.run(
@@ -119,10 +120,9 @@ def calibrate_command(
     from dataclasses import asdict
 
     from sale_tui.calibrate import calibrate as run_calibration
-    from sale_tui.config import load_settings
     from sale_tui.runner import open_memory, weights_from
 
-    settings = load_settings()
+    settings = load_cli_settings()
     memory = open_memory(settings)
     result = run_calibration(memory, weights_from(settings, memory), heldout=heldout, seed=seed)
     if not dry_run:

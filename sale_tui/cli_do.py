@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sale_tui.cli_common import err, out
+from sale_tui.cli_common import announce_repo_config, err, out
+from sale_tui.cli_sandbox import AllowProtected, consent_to_protected
 from sale_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def do_command(
         typer.Option(min=0, help="If the work fails, let up to N next-best bidders try."),
     ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
+    allow_protected: AllowProtected = None,
 ) -> None:
     """Run a job: the auction picks an agent, which works in a sandbox; review and apply."""
     from sale_tui.agents import AgentStopped, StepRan
@@ -100,7 +102,8 @@ def do_command(
         escalate=escalate,
     )
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
-    runner = build_runner(names)
+    announce_repo_config(root)
+    runner = build_runner(names, root)
     pipeline = JobPipeline(runner, request)
     events = pipeline.run()
     # The auction part prints as `sale-tui auction` does; stream_auction stops at its end.
@@ -143,11 +146,13 @@ def do_command(
                     **dataclasses.asdict(event),
                 )
             elif isinstance(event, PatchReady):
-                _review(pipeline, apply, yes, as_json)
+                _review(pipeline, apply, yes, as_json, allow_protected)
     _finish(pipeline, as_json)
 
 
-def _review(pipeline: JobPipeline, apply: str, yes: bool, as_json: bool) -> None:
+def _review(
+    pipeline: JobPipeline, apply: str, yes: bool, as_json: bool, allow_protected: list[str] | None
+) -> None:
     """Research: show the answer. Coding: show the diff and apply it as asked."""
     stopped = pipeline.stopped
     assert stopped is not None  # PatchReady comes only after an agent ran
@@ -173,7 +178,14 @@ def _review(pipeline: JobPipeline, apply: str, yes: bool, as_json: bool) -> None
         out.print(pipeline.patch.decode(errors="replace"), markup=False, highlight=False)
     mode = _choose_apply(apply, yes)
     if mode in ("worktree", "branch"):
-        pipeline.apply("branch" if mode == "branch" else "worktree")
+        asking = apply == "ask" and not yes and sys.stdin.isatty()
+        patch, allowed = consent_to_protected(
+            pipeline.request.root, pipeline.patch, allow_protected, ask=asking
+        )
+        if patch.strip():
+            pipeline.apply("branch" if mode == "branch" else "worktree", patch, allowed)
+        else:
+            err.print("nothing left to apply")
     elif apply == "ask" and not yes and sys.stdin.isatty():
         pipeline.reject()  # the user saw the diff and said no
 

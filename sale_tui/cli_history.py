@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from sale_tui.cli_common import JsonFlag, out
+from sale_tui.cli_common import JsonFlag, load_cli_settings, out
 from sale_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 
 
 def _memory() -> AuctionMemory:
-    from sale_tui.config import load_settings
     from sale_tui.runner import open_memory
 
-    return open_memory(load_settings())
+    return open_memory(load_cli_settings())
 
 
 def history_command(

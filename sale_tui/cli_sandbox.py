@@ -11,12 +11,50 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sale_tui.cli_common import JsonFlag, err, out
+from sale_tui.cli_common import JsonFlag, err, load_cli_settings, out
 from sale_tui.errors import SandboxError, UsageError
 
 sandbox_app = typer.Typer(
     help="The Docker sandbox: build the image, status, prune.", no_args_is_help=True
 )
+
+AllowProtected = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-protected",
+        metavar="PATH",
+        help="Also apply this file, one of those that act on your machine by themselves "
+        "(.sale-tui.toml, .git*, hooks, .envrc, .vscode/); repeat per file.",
+    ),
+]
+
+
+def consent_to_protected(
+    root: Path, patch: bytes, allowed: list[str] | None, *, ask: bool
+) -> tuple[bytes, list[str]]:
+    """(the patch to apply, the protected files the user allowed). A patch that writes files
+    acting on the host by themselves applies them only when the user names them: by
+    ``--allow-protected``, or by answering yes when asked; otherwise they are left out."""
+    from rich.markup import escape
+
+    from sale_tui import host_files, patches
+    from sale_tui.repo import patch_paths
+
+    allow = list(allowed or [])
+    found = host_files.protected(patch_paths(root, patch), allow)
+    if not found:
+        return patch, allow
+    err.print(
+        f"[yellow]the patch also writes[/] {escape(host_files.describe(found))}: "
+        "files that act on your machine by themselves"
+    )
+    if ask and typer.confirm(f"Apply {', '.join(found)} too?", default=False):
+        return patch, [*allow, *found]
+    err.print(
+        f"left out {escape(', '.join(found))}"
+        + ("" if ask else f" (apply one with --allow-protected {escape(next(iter(found)))})")
+    )
+    return patches.drop(patch, found), allow
 
 
 @sandbox_app.command("build")
@@ -108,18 +146,18 @@ def sandbox_run(
         bool | None,
         typer.Option("--network/--no-network", help="Override [sandbox] network for this run."),
     ] = None,
+    allow_protected: AllowProtected = None,
 ) -> None:
     """Run a command in a sandbox on a snapshot of the repo; show (and apply) its changes."""
     import secrets
 
-    from sale_tui.config import load_settings
     from sale_tui.repo import apply_patch, open_repo, snapshot
     from sale_tui.sandboxes import SandboxLimits, Workspace
 
     if apply not in ("no", "worktree", "branch"):
         raise UsageError(f"unknown --apply '{apply}'", fix="use no, worktree or branch")
-    settings = load_settings()
     root = Path(open_repo(repo.resolve()).working_dir)
+    settings = load_cli_settings(root)
     snap = snapshot(root, with_uncommitted=choose_snapshot_mode(root, with_uncommitted))
     job = f"run-{secrets.token_hex(3)}"
     limits = SandboxLimits.from_config(settings.sandbox, network=network)
@@ -135,6 +173,8 @@ def sandbox_run(
     else:
         out.print(patch.decode(errors="replace"), markup=False, highlight=False)
         if apply != "no":
+            patch, allowed = consent_to_protected(root, patch, allow_protected, ask=False)
+        if apply != "no" and patch.strip():
             applied = apply_patch(
                 root,
                 patch,
@@ -143,8 +183,11 @@ def sandbox_run(
                 branch=f"sale/{job}",
                 title=f"sale-tui sandbox run: {command}",
                 trailers={"Sale-Sandbox-Command": command},
+                allow_protected=allowed,
             )
             where = f"branch {applied.branch}" if applied.branch else "the working tree"
             out.print(f"[green]applied[/] to {where}")
+        elif apply != "no":
+            out.print("nothing left to apply")
     if not result.ok:
         raise typer.Exit(1)

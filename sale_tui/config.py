@@ -2,9 +2,14 @@
 
 Sources, later ones winning: the user file (``~/.config/sale-tui/config.toml`` or
 ``$SALE_TUI_HOME/config.toml`` or ``$SALE_TUI_CONFIG``), the repo file (``.sale-tui.toml``
-found from the current folder up to the git root), and ``SALE_TUI__SECTION__KEY=value``
+found from the repo's folder up to the git root), and ``SALE_TUI__SECTION__KEY=value``
 environment variables (values are read as TOML literals, falling back to plain strings).
 Tables merge key by key; lists (such as ``agents``) replace.
+
+The repo file comes with a clone, so it applies only once the user has trusted its exact bytes
+(``sale-tui trust``, see trust.py); until then it is ignored whole and ``repo_config_notice``
+gives the one line that says so. Any of its keys can send keys or code somewhere or spend
+money (agents, api_base, the sandbox's network and limits, timeouts, budgets, weights).
 
 Each source is validated on its own before merging, so an unknown key or a bad value is
 reported with the file (or variable) that holds it. Every field's docstring is its
@@ -21,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sale_tui import paths
+from sale_tui import paths, trust
 from sale_tui.errors import ConfigError
 
 ENV_PREFIX = "SALE_TUI__"
@@ -162,15 +167,72 @@ class Settings(_Section):
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return _parse_toml(path.read_bytes(), path)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
+def _parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config error in {path}: not UTF-8 text (byte {exc.start})",
+            fix="save the file as UTF-8",
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"config error in {path}: malformed TOML ({exc})",
             fix="fix the syntax at that line (https://toml.io)",
         ) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
+def repo_config(cwd: Path | None = None) -> trust.RepoConfig | None:
+    """The repo file for the folder ``cwd`` (default: the current one), read once, with its
+    trust state; None when there is none."""
+    path = paths.find_repo_config(cwd)
+    return trust.read_repo_config(path) if path is not None else None
+
+
+def keys_set(data: bytes) -> list[str]:
+    """The dotted keys a config sets, for the notice (``agents`` counts its entries)."""
+    try:
+        parsed = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    keys: list[str] = []
+    for name, value in parsed.items():
+        if isinstance(value, dict):
+            keys.extend(f"{name}.{key}" for key in value)
+        elif isinstance(value, list):
+            keys.append(f"{name} ({len(value)})")
+        else:
+            keys.append(name)
+    return keys
+
+
+def check_repo_file(config: trust.RepoConfig) -> Settings:
+    """Validate a repo file on its own, raising ``ConfigError`` as loading it would."""
+    return _validate(_parse_toml(config.data, config.path), str(config.path))
+
+
+def repo_config_notice(config: trust.RepoConfig | None) -> str | None:
+    """One line for a repo file that is not applied, with the command that applies it."""
+    if config is None or config.trusted:
+        return None
+    where = config.path.parent
+    if config.state == "unreadable":
+        return (
+            f"ignoring {config.path}: not a regular file inside {where}, or over "
+            f"{trust.CONFIG_LIMIT_BYTES // 1000} KB"
+        )
+    keys = keys_set(config.data)
+    shown = ", ".join(keys[:6]) + (", …" if len(keys) > 6 else "")
+    why = "it changed since you trusted it" if config.state == "changed" else "not trusted"
+    return (
+        f"ignoring {config.path} ({why}{'; it sets ' + shown if shown else ''}): "
+        f"read it, then `sale-tui trust --repo {where}` to apply it"
+    )
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -259,9 +321,12 @@ def load_settings(
     repo_file = repo_file or paths.find_repo_config(cwd)
     merged: dict[str, Any] = {}
     sources: list[tuple[str, dict[str, Any]]] = []
-    for path in (user_file, repo_file):
-        if path is not None and path.is_file():
-            sources.append((str(path), _read_toml(path)))
+    if user_file.is_file():
+        sources.append((str(user_file), _read_toml(user_file)))
+    if repo_file is not None:
+        repo = trust.read_repo_config(repo_file)
+        if repo.trusted:  # an untrusted one is ignored whole: repo_config_notice says so
+            sources.append((str(repo_file), _parse_toml(repo.data, repo_file)))
     env_data = _env_overrides(environ)
     if env_data:
         sources.append((f"environment variables {ENV_PREFIX}*", env_data))

@@ -51,6 +51,19 @@ def split(patch: bytes) -> list[FilePatch]:
     return files
 
 
+def drop(patch: bytes, paths: Iterable[str]) -> bytes:
+    """The patch without the files whose old or new path is in ``paths``."""
+    unwanted = {path.encode() for path in paths}
+    starts = [m.start() for m in _FILE.finditer(patch)]
+    kept = []
+    for begin, end in zip(starts, [*starts[1:], len(patch)], strict=True):
+        section = patch[begin:end]
+        names = _FILE.match(section).groups()  # type: ignore[union-attr]
+        if not unwanted.intersection(names):
+            kept.append(section)
+    return b"".join(kept)
+
+
 def select(patch: bytes, keep: Iterable[tuple[str, int | None]]) -> bytes:
     """A patch with only the chosen ``(path, hunk index)`` pairs; ``None`` keeps a whole file."""
     wanted: dict[str, set[int | None]] = {}

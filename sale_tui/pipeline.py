@@ -1,18 +1,18 @@
 """One job end to end, as a generator of events that both front ends render.
 
-auction (``runner``) → the winner's steps in a sandbox on the repo snapshot → the repo's tests →
-the patch (when the work fails and ``escalate`` allows, the next bid in score order tries, in a
-fresh sandbox); the outcome goes into the memory as soon as it is known. Applying the patch is a
-separate call (``apply``), because the front ends decide how: ``do`` asks or follows ``--apply``,
-the TUI reviews hunk by hunk. Closing the generator early (Ctrl-C, the TUI's stop) removes the
-container and records the execution as interrupted; the user's repo is never touched before
-``apply``.
+auction (``runner``) → the winner's steps in a sandbox on the repo snapshot → its patch → the
+repo's tests, in a fresh sandbox holding only the snapshot and that patch (when the work fails
+and ``escalate`` allows, the next bid in score order tries, in a fresh sandbox); the outcome
+goes into the memory as soon as it is known. Applying the patch is a separate call (``apply``),
+because the front ends decide how: ``do`` asks or follows ``--apply``, the TUI reviews hunk by
+hunk. Closing the generator early (Ctrl-C, the TUI's stop) removes the container and records
+the execution as interrupted; the user's repo is never touched before ``apply``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Collection, Generator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +157,23 @@ class JobPipeline:
                 break
         yield PatchReady(self.patch, self.attempts[-1])
 
+    def _verify(self, box: SandboxLimits) -> TestsRan:
+        """The job's tests on a fresh container that holds the snapshot plus the patch and
+        nothing else, so that success means "this patch passes the tests": what the agent
+        left outside the diff (a ``usercustomize.py`` in its home, a process, an ignored
+        file) cannot forge the verdict, and the user applies exactly what was tested."""
+        request = self.request
+        command = request.test_command or ""
+        image = self.runner.settings.sandbox.image
+        with Workspace(request.snapshot, f"{self.auction_id}-verify", image, box) as fresh:
+            if self.patch.strip():
+                applied = fresh.apply(self.patch)
+                if not applied.ok:
+                    why = applied.output.strip()[-1500:]
+                    return TestsRan(command, False, f"the work's patch does not apply: {why}")
+            result = fresh.run(command)
+        return TestsRan(command, result.ok, result.output[-2000:])
+
     def _budget_left(self) -> float | None:
         if self.request.budget_usd is None:
             return None
@@ -202,12 +219,12 @@ class JobPipeline:
                         self.execution_tokens += step.tokens
                     yield step
                 self._lap("execution")
-                if request.test_command:
-                    result = ws.run(request.test_command)
-                    self.tests_passed = result.ok
-                    yield TestsRan(request.test_command, result.ok, result.output[-2000:])
                 self.patch = ws.patch()
-                self._lap("tests")
+            if request.test_command:
+                verdict = self._verify(box)
+                self.tests_passed = verdict.passed
+                yield verdict
+            self._lap("tests")
         except (KeyboardInterrupt, GeneratorExit):
             runner.memory.record_execution(self.auction_id, agent.name, "interrupted")
             raise
@@ -228,8 +245,14 @@ class JobPipeline:
             detail=f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason,
         )
 
-    def apply(self, mode: Literal["worktree", "branch"], patch: bytes | None = None) -> str:
-        """Bring the patch (or the chosen part of it) to the repo; returns where it went."""
+    def apply(
+        self,
+        mode: Literal["worktree", "branch"],
+        patch: bytes | None = None,
+        allow_protected: Collection[str] = (),
+    ) -> str:
+        """Bring the patch (or the chosen part of it) to the repo; returns where it went.
+        Protected files (host_files.py) go only where named in ``allow_protected``."""
         final = self.winner_event
         assert final is not None and self.executed_by is not None
         patch = self.patch if patch is None else patch
@@ -249,6 +272,7 @@ class JobPipeline:
                 "Sale-Model": model_id,
                 "Sale-Cost-USD": f"{cost:.8f}",
             },
+            allow_protected=allow_protected,
         )
         self.runner.memory.record_application(
             self.auction_id, str(self.request.root), applied, patch

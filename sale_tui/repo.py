@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import git
 
-from sale_tui import repo_files
+from sale_tui import host_files, repo_files
 from sale_tui.errors import RepoError, UsageError
 
 SUMMARY_FILES = 200
@@ -164,6 +165,50 @@ def _first_error(result: subprocess.CompletedProcess[bytes]) -> str:
     return lines[0] if lines else f"git exited {result.returncode}"
 
 
+_RENAMED_FROM = re.compile(rb"^(?:rename|copy) from (.+)$", re.MULTILINE)
+
+
+def patch_paths(root: Path, patch: bytes) -> list[str]:
+    """Every path ``git apply`` would write or remove for this patch, as git parses it: the
+    patch comes from the sandbox, so its text is not trusted to be parsed any other way
+    (quoted names, odd bytes). ``--numstat`` names a renamed file by its new path only, so the
+    old one is read from the ``rename from`` line; a line that only looks like one adds a
+    path to check, never hides one. Raises ``RepoError`` for a broken patch."""
+    listed = _git(root, "apply", "--numstat", "-z", "--binary", "-", patch=patch)
+    if listed.returncode != 0:
+        raise RepoError(f"the patch is not a valid git patch ({_first_error(listed)})")
+    found: dict[str, None] = {}
+    for token in listed.stdout.split(b"\0"):
+        counts = token.split(b"\t", 2)
+        if len(counts) == 3 and counts[2]:
+            found[os.fsdecode(counts[2])] = None
+    for match in _RENAMED_FROM.finditer(patch):
+        found[os.fsdecode(_unquote(match.group(1)))] = None
+    return list(found)
+
+
+def _unquote(name: bytes) -> bytes:
+    """A path as git writes it in a patch header: plain, or C-quoted (``"\\303\\274/x"``)."""
+    if not (name.startswith(b'"') and name.endswith(b'"') and len(name) >= 2):
+        return name
+    escapes = dict(zip(b'nt"\\abfrv', b'\n\t"\\\a\b\f\r\v', strict=True))
+    body, out, i = name[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i : i + 1]
+        if char == b"\\" and i + 1 < len(body):
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(48 <= c <= 55 for c in octal):
+                out.append(int(octal, 8))
+                i += 4
+                continue
+            out.append(escapes.get(body[i + 1], body[i + 1]))
+            i += 2
+            continue
+        out += char
+        i += 1
+    return bytes(out)
+
+
 def commit_message(title: str, trailers: Mapping[str, str]) -> str:
     body = "\n".join(f"{key}: {value}" for key, value in trailers.items())
     return f"{title.strip().splitlines()[0][:72]}\n\n{body}\n"
@@ -178,12 +223,24 @@ def apply_patch(
     branch: str | None = None,
     title: str = "sale-tui job",
     trailers: Mapping[str, str] | None = None,
+    allow_protected: Collection[str] = (),
 ) -> Applied:
-    """Apply the sandbox's patch, all or nothing; raises ``RepoError`` with the fix."""
+    """Apply the sandbox's patch, all or nothing; raises ``RepoError`` with the fix. A patch
+    that writes a file that acts on the host by itself (host_files.py) is refused unless the
+    user named that file in ``allow_protected``."""
     repo = open_repo(path)
     root = Path(repo.working_dir)
     if not patch.strip():
         raise RepoError("the job produced no changes", fix="nothing to apply")
+    protected = host_files.protected(patch_paths(root, patch), allow_protected)
+    if protected:
+        first = next(iter(protected))
+        raise RepoError(
+            f"the patch writes {host_files.describe(protected)}: files that act on your "
+            "machine by themselves, so nothing was applied",
+            fix=f"read them, then allow each by name (--allow-protected {first}), "
+            "or leave them out",
+        )
     head = repo.head.commit.hexsha
     moved = head != snap.head
     if mode == "worktree":

@@ -108,14 +108,15 @@ def open_memory(settings: Settings) -> AuctionMemory:
     return AuctionMemory(path)
 
 
-def build_runner(agent_names: list[str] | None) -> AuctionRunner:
-    """Settings, roster, models, memory and prompts wired into an ``AuctionRunner``."""
+def build_runner(agent_names: list[str] | None, repo: Path | None = None) -> AuctionRunner:
+    """Settings (with ``repo``'s config where the user trusts it), roster, models, memory and
+    prompts wired into an ``AuctionRunner``."""
     from sale_tui.config import load_settings
     from sale_tui.models.client import LiteLLMModel
     from sale_tui.prompting import PromptLibrary
     from sale_tui.roster import build_roster, select_agents
 
-    settings = load_settings()
+    settings = load_settings(cwd=repo)
     roster = select_agents(build_roster(settings), agent_names)
     models = [LiteLLMModel.for_agent(agent, settings) for agent in roster]
     for model in models:

@@ -74,12 +74,15 @@ def with_minilm(minilm_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return minilm_cache
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (as a user would), with the test's environment."""
     return subprocess.run(
         [sys.executable, "-m", "sale_tui", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
         timeout=300,
     )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from sale_tui import trust
 from sale_tui.config import AgentConfig, Settings, field_docs, load_settings
 from sale_tui.errors import ConfigError
 
@@ -46,6 +47,9 @@ name = "b"
 model = "sale-local/smollm2-135m"
 """,
     )
+    untrusted = load_settings(user_file=user, repo_file=repo, environ={})
+    assert untrusted.models.retries == 5  # a repo file applies only once trusted
+    trust.trust(trust.read_repo_config(repo))
     settings = load_settings(
         user_file=user, repo_file=repo, environ={"SALE_TUI__LOCAL__N_CTX": "2048"}
     )
@@ -59,8 +63,9 @@ def test_repo_config_is_found_up_to_the_git_root(tmp_path: Path) -> None:
     repo = tmp_path / "project"
     (repo / "src" / "deep").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    write(repo / ".sale-tui.toml", "[models]\nretries = 9\n")
-    write(tmp_path / ".sale-tui.toml", "[models]\nretries = 2\n")  # outside the repo: ignored
+    trust.trust(trust.read_repo_config(write(repo / ".sale-tui.toml", "[models]\nretries = 9\n")))
+    outer = write(tmp_path / ".sale-tui.toml", "[models]\nretries = 2\n")  # outside: ignored
+    trust.trust(trust.read_repo_config(outer))
     assert load_settings(environ={}, cwd=repo / "src" / "deep").models.retries == 9
     (repo / ".sale-tui.toml").unlink()
     assert load_settings(environ={}, cwd=repo / "src").models.retries == 3
@@ -133,3 +138,12 @@ def test_every_field_is_documented() -> None:
     undocumented = [key for key, _, description in rows if not description.strip()]
     assert undocumented == []
     assert len([k for k in keys if k.startswith("agents[].")]) == len(AgentConfig.model_fields)
+
+
+def test_a_config_that_is_not_utf8_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_bytes(b"[models]\nretries = 3 # caf\xe9\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(user_file=bad, environ={})
+    assert str(bad) in caught.value.message and "not UTF-8" in caught.value.message
+    assert caught.value.fix == "save the file as UTF-8"

@@ -126,6 +126,29 @@ async def test_a_job_fills_the_auction_runs_live_and_applies_the_chosen_file_to_
 
 
 @pytest.mark.sandbox
+async def test_a_protected_file_in_the_work_starts_unchecked_and_is_not_applied(
+    tmp_path: Path, repo: Path
+) -> None:
+    actions = ("ACTION: run printf 'export X=1' > .envrc", *FIX_BOTH)
+    app = SaleApp(services_for(repo, tmp_path / "memory.db", two_agents(actions)))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ready(pilot)
+        await type_job(pilot, "Fix add() in calc.py")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: app.query_one(TabbedContent).active == "review")
+        await pilot.pause()
+        hunks = app.query_one("#hunks", SelectionList)
+        options = [hunks.get_option_at_index(i) for i in range(hunks.option_count)]
+        envrc = next(o for o in options if o.value.startswith(".envrc"))
+        assert "⚠ direnv" in str(envrc.prompt) and envrc.value not in hunks.selected
+        await pilot.press("w")
+        await pilot.pause()
+        assert "applied" in text_of(app.query_one("#review-status", Static))
+    assert "a + b" in (repo / "calc.py").read_text()
+    assert not (repo / ".envrc").exists()
+
+
+@pytest.mark.sandbox
 async def test_reject_keeps_the_repo_and_records_the_verdict(tmp_path: Path, repo: Path) -> None:
     memory_path = tmp_path / "memory.db"
     app = SaleApp(services_for(repo, memory_path, two_agents()))
@@ -230,6 +253,18 @@ async def test_problems_are_shown_with_their_fix_and_block_the_run(tmp_path: Pat
         await pilot.pause(0.3)
         assert "git init" in _notifications(app)
         assert not app.running
+
+
+async def test_an_untrusted_repo_config_is_named_once_with_the_command(
+    tmp_path: Path, repo: Path
+) -> None:
+    (repo / ".sale-tui.toml").write_text("[sandbox]\nnetwork = true\n")
+    app = SaleApp(services_for(repo, tmp_path / "memory.db", [bidder("small", 0.1)]))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(pilot)
+        shown = _notifications(app)
+        assert shown.count("not trusted") == 1
+        assert f"sale-tui trust --repo {repo}" in shown and "sandbox.network" in shown
 
 
 async def test_unready_agents_are_flagged_and_not_chosen(tmp_path: Path, repo: Path) -> None:

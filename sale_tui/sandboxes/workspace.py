@@ -24,7 +24,13 @@ BASELINE = (
     "git init -q && git add -A && "
     "git -c commit.gpgsign=false commit -q --allow-empty --no-verify -m snapshot"
 )
-DIFF = "git add -A && git diff --cached --binary -M HEAD"
+# The work tree's .git/config is the agent's to change: the flags pin what the diff looks like
+# (no external diff or textconv driver, plain a/ b/ prefixes, quoted odd names).
+DIFF = (
+    "git add -A && git -c core.quotePath=true diff --cached --binary -M --no-ext-diff "
+    "--no-textconv --no-color --src-prefix=a/ --dst-prefix=b/ HEAD"
+)
+PATCH_FILE = "/tmp/.sale-tui-work.patch"
 
 
 @dataclass
@@ -67,3 +73,10 @@ class Workspace:
         if self.box is None:
             raise SandboxError("the workspace is not open")
         return self.box.read_bytes(DIFF)
+
+    def apply(self, patch: bytes) -> CommandResult:
+        """Apply a patch made by ``patch()`` to this workspace's snapshot."""
+        if self.box is None:
+            raise SandboxError("the workspace is not open")
+        self.box.put_file(PATCH_FILE, patch)
+        return self.box.run(f"git apply --binary --whitespace=nowarn {PATCH_FILE}", timeout_s=120)

@@ -125,6 +125,16 @@ class SaleApp(App[None]):
         try:
             self.repo = self.services.repo_status(self.services.repo)
             self._show_on_job_tab("show_repo", self.repo)
+            notice = self.repo.config_notice
+            if notice:  # markup=False: the path comes from the repo
+                self.call_from_thread(
+                    self.notify,
+                    notice,
+                    title="Repo config",
+                    severity="warning",
+                    timeout=20,
+                    markup=False,
+                )
             with self.using_memory() as memory:
                 self._show_on_job_tab("show_history", memory.past_requests())
         except Exception as error:  # shown; the app stays usable

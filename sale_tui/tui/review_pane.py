@@ -8,13 +8,14 @@ from typing import Any, ClassVar, Literal
 
 from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, SelectionList, Static
 
-from sale_tui import patches
+from sale_tui import host_files, patches
 from sale_tui.errors import SaleError
 
 
@@ -111,12 +112,16 @@ class ReviewPane(Vertical):
             return
         files = patches.split(pipeline.patch)
         for file in files:
+            # A file that acts on the host by itself starts unchecked, named with what it
+            # controls: checking it is the user's consent to apply it (host_files.py).
+            why = host_files.why_protected(file.path)
+            mark = f"⚠ {why}, check to apply: " if why else ""
             if file.splittable and len(file.hunks) > 1:
                 for index, hunk in enumerate(file.hunks):
-                    label = f"{file.path} · {_hunk_label(hunk)}"
-                    selection.add_option((label, _key(file.path, index), True))
+                    label = Text(f"{mark}{file.path} · {_hunk_label(hunk)}")
+                    selection.add_option((label, _key(file.path, index), not why))
             else:
-                selection.add_option((file.path, _key(file.path, None), True))
+                selection.add_option((Text(mark + file.path), _key(file.path, None), not why))
         count = sum(max(len(f.hunks), 1) for f in files)
         self.query_one("#review-status", Static).update(
             summary + (f" · {len(files)} file(s), {count} change(s)" if files else " · no changes")
@@ -125,8 +130,11 @@ class ReviewPane(Vertical):
         self._show_tests()
         self._enable(bool(files))
 
+    def _chosen_keys(self) -> list[tuple[str, int | None]]:
+        return [_unkey(value) for value in self.query_one("#hunks", SelectionList).selected]
+
     def chosen_patch(self) -> bytes:
-        keep = [_unkey(value) for value in self.query_one("#hunks", SelectionList).selected]
+        keep = self._chosen_keys()
         return patches.select(self.pipeline.patch, keep) if self.pipeline else b""
 
     def _show_selected(self) -> None:
@@ -151,8 +159,10 @@ class ReviewPane(Vertical):
         if not patch.strip():
             self.app.notify("Nothing selected to apply.", severity="warning")
             return
+        chosen = {path for path, _ in self._chosen_keys()}
+        allowed = [path for path in chosen if host_files.why_protected(path)]
         try:
-            where = self.pipeline.apply(mode, patch)
+            where = self.pipeline.apply(mode, patch, allowed)
         except SaleError as error:
             self.app.notify(f"{error.message} — {error.fix}", severity="error", timeout=10)
             return

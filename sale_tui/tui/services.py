@@ -40,6 +40,8 @@ class RepoStatus:
     dirty: bool = False
     test_command: str | None = None
     fix: str | None = None
+    config_notice: str | None = None
+    """Why the repo's .sale-tui.toml is not applied, and the command that applies it."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,11 @@ class Services:
     repo_status: Callable[[Path], RepoStatus] = lambda path: repo_status(path)
 
 
-def real_roster() -> list[AgentStatus]:
-    from sale_tui.cli_common import settings_and_roster
-    from sale_tui.roster import availability
+def real_roster(repo: Path) -> list[AgentStatus]:
+    from sale_tui.config import load_settings
+    from sale_tui.roster import availability, build_roster
 
-    _, roster = settings_and_roster()
+    roster = build_roster(load_settings(cwd=repo))
     statuses = []
     for agent in roster:
         available = availability(agent)
@@ -86,25 +88,33 @@ def real_sandbox() -> SandboxStatus:
     return SandboxStatus(True, f"Docker {found.get('docker_version')} · {found.get('image')}")
 
 
-def real_memory() -> AuctionMemory:
+def real_memory(repo: Path) -> AuctionMemory:
     from sale_tui.config import load_settings
     from sale_tui.runner import open_memory
 
-    return open_memory(load_settings())
+    return open_memory(load_settings(cwd=repo))
 
 
-def real_runner(agent_names: list[str] | None) -> AuctionRunner:
+def real_runner(agent_names: list[str] | None, repo: Path) -> AuctionRunner:
     from sale_tui.runner import build_runner
 
-    return build_runner(agent_names)
+    return build_runner(agent_names, repo)
 
 
 def default_services(repo: Path) -> Services:
-    return Services(repo, real_runner, real_roster, real_sandbox, real_memory)
+    """The real world, with the settings of ``repo`` (its config applies where trusted)."""
+    return Services(
+        repo,
+        lambda names: real_runner(names, repo),
+        lambda: real_roster(repo),
+        real_sandbox,
+        lambda: real_memory(repo),
+    )
 
 
 def repo_status(path: Path) -> RepoStatus:
     """The folder's repo: where, which branch, dirty or not, and its test command."""
+    from sale_tui.config import repo_config, repo_config_notice
     from sale_tui.errors import SaleError
     from sale_tui.jobs import detect_test_command
     from sale_tui.repo import is_dirty, open_repo
@@ -120,4 +130,10 @@ def repo_status(path: Path) -> RepoStatus:
         branch = repo.head.commit.hexsha[:8]
     dirty = is_dirty(root)
     state = "uncommitted changes" if dirty else "clean"
-    return RepoStatus(root, f"{root} · {branch} · {state}", dirty, detect_test_command(root))
+    return RepoStatus(
+        root,
+        f"{root} · {branch} · {state}",
+        dirty,
+        detect_test_command(root),
+        config_notice=repo_config_notice(repo_config(path)),
+    )
