@@ -162,7 +162,9 @@ def sandbox_run(
     job = f"run-{secrets.token_hex(3)}"
     limits = SandboxLimits.from_config(settings.sandbox, network=network)
     with Workspace(snap, job, settings.sandbox.image, limits) as ws:
-        result = ws.run(command, on_output=lambda text: out.print(text, end="", markup=False))
+        result = ws.run(
+            command, on_output=lambda text: out.print(text, end="", markup=False, soft_wrap=True)
+        )
         patch = ws.patch()
     out.print(
         f"\n[dim]exit {result.exit_code}{' (timed out)' if result.timed_out else ''} · "

@@ -65,12 +65,14 @@ class ModelCallConfig(_Section):
     """How model calls are made."""
 
     retries: int = Field(default=3, ge=0, le=10)
-    """Retries on transient provider errors (rate limit, timeout, 5xx); never on auth or bad
-    requests."""
+    """Retries on transient provider errors (rate limit, connection, 5xx); never on auth or
+    bad requests. They are the only retries: the provider SDK's own are off."""
     retry_wait_s: float = Field(default=1.0, ge=0)
     """First back-off wait in seconds; doubles on every retry."""
     timeout_s: float = Field(default=120.0, gt=0)
-    """Timeout of one model call in seconds."""
+    """The most one hosted model call may take, in seconds, its retries and waits included:
+    a deadline kept on the host, so a provider that hangs or trickles bytes ends there.
+    Local models are not cut off by it (they stop when you stop them)."""
 
 
 class LocalConfig(_Section):

@@ -10,7 +10,8 @@ import docker
 import pytest
 
 from sale_tui.sandboxes import DockerSandbox
-from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL, OWNER, owner_label
+from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL, OWNER
+from sale_tui.sandboxes.owners import owner_label
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.sandbox

@@ -7,6 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, TypeVar
 
 from sale_tui.protocols import Reply
+from sale_tui.stopping import request_stop
 
 if TYPE_CHECKING:
     from sale_tui.auction.engine import AuctionAgent
@@ -46,9 +47,13 @@ def concurrently(
             if isinstance(error, KeyboardInterrupt):  # the user's stop, not a losing agent
                 raise error
             yield futures[future], error if error is not None else future.result()
-    except BaseException:
+    except BaseException as stopped:
         # A stop (or a closed generator) must not wait for hosted calls still running.
         pool.shutdown(wait=False, cancel_futures=True)
+        if isinstance(stopped, KeyboardInterrupt):
+            # Ctrl-C: the calls still running end at once too (they watch the stop flag), or
+            # the interpreter's exit would wait for each pool thread until its deadline.
+            request_stop()
         raise
     pool.shutdown(wait=True)
 

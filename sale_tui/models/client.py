@@ -15,18 +15,31 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+)
+from tenacity.stop import stop_base
 
 from sale_tui.config import LocalConfig, ModelCallConfig, Settings
 from sale_tui.errors import (
     LocalEngineError,
     MissingApiKeyError,
     ModelError,
-    ProviderError,
     SaleError,
     UnknownModelError,
 )
 from sale_tui.models.catalog import LOCAL_MODELS, LOCAL_PROVIDER
+from sale_tui.models.provider_errors import (
+    StreamBroken,
+    is_transient,
+    own_error_inside,
+    translate_error,
+    within,
+)
 from sale_tui.models.responses import logprobs_of, tool_calls_of, usage_of
 from sale_tui.protocols import Message, Reply, Usage
 from sale_tui.roster import Agent
@@ -118,97 +131,6 @@ def environment_problem(model: str) -> SaleError | None:
             f"{missing[0]} is not set", fix=f"export {missing[0]}=… (or remove this agent)"
         )
     return None
-
-
-# Matched by class name over the MRO so that litellm's and openai's classes both count.
-# Not "APIError": auth and bad-request errors inherit from it and must never be retried.
-_TRANSIENT_NAMES = {
-    "RateLimitError",
-    "Timeout",
-    "APITimeoutError",
-    "APIConnectionError",
-    "ServiceUnavailableError",
-    "InternalServerError",
-}
-
-
-def _own_error_inside(exc: BaseException) -> SaleError | None:
-    """litellm wraps what a custom provider raises in its APIConnectionError; the local
-    engine's own errors (a crashed worker, weights not pulled) are found in the chain."""
-    seen: BaseException | None = exc
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:
-        if isinstance(seen, SaleError):
-            return seen
-        visited.add(id(seen))
-        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
-    return None
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if _own_error_inside(exc) is not None:
-        # A crashed engine worker restarts on the next call, but the same request would
-        # most likely crash it the same way (a CPU fault, the OOM killer): no retry.
-        return False
-    if isinstance(exc, _StreamBroken) or "context window" in str(exc).lower():
-        # litellm wraps the local engine's "exceed context window" in APIConnectionError;
-        # the same request would fail the same way.
-        return False
-    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
-
-
-class _StreamBroken(Exception):
-    """A stream failed after text was shown: retrying would repeat text, so we do not."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
-
-
-def translate_error(exc: BaseException, agent: Agent, attempts: int) -> SaleError:
-    """A provider exception as one clear ``SaleError`` naming the agent and the fix."""
-    who = f"agent '{agent.name}' ({agent.model})"
-    own = _own_error_inside(exc)
-    if own is not None:
-        if not own.message.startswith("agent '"):
-            own.message = f"{who}: {own.message}"
-        return own
-    cause = exc.cause if isinstance(exc, _StreamBroken) else exc
-    names = {cls.__name__ for cls in type(cause).__mro__}
-    message = _first_line(cause)
-    if "AuthenticationError" in names:
-        problem = environment_problem(agent.model)
-        key = problem.message.split()[0] if isinstance(problem, MissingApiKeyError) else None
-        return MissingApiKeyError(
-            f"{who}: the provider rejected the credentials ({message})",
-            fix=f"export {key}=… with a valid key" if key else "check the provider's API key",
-        )
-    if "LiteLLMUnknownProvider" in names or "LLM Provider NOT provided" in message:
-        return UnknownModelError(
-            f"{who}: unknown model or provider",
-            fix="use a litellm model id with its provider prefix, e.g. openai/gpt-4o-mini",
-        )
-    if "NotFoundError" in names:
-        return UnknownModelError(
-            f"{who}: the provider does not know this model ({message})",
-            fix="check the model name in your roster",
-        )
-    if "ContextWindowExceededError" in names:
-        return ProviderError(
-            f"{who}: the prompt is longer than the model's context window",
-            fix="use a model with a larger context or a smaller job",
-        )
-    if _is_transient(cause):
-        return ProviderError(
-            f"{who}: provider error after {attempts} attempt(s): {message}",
-            fix="try again later, or raise models.retries in the config",
-        )
-    return ProviderError(f"{who}: {message}", fix="check the request and the provider's status")
 
 
 class LiteLLMModel:
@@ -314,9 +236,29 @@ class LiteLLMModel:
                     on_text(delta)
         except Exception as exc:
             if shown:
-                raise _StreamBroken(exc) from exc
+                raise StreamBroken(exc) from exc
             raise
         return litellm.stream_chunk_builder(chunks, messages=request["messages"])
+
+    def _call_by(
+        self, deadline: float, request: dict[str, Any], on_text: Callable[[str], None] | None
+    ) -> Any:
+        """``_call`` that gives up at ``deadline``; a call given up on shows no more text."""
+        live = threading.Event()
+        live.set()
+
+        def show(delta: str) -> None:
+            if live.is_set() and on_text is not None:
+                on_text(delta)
+
+        remaining = max(deadline - time.monotonic(), 0.1)
+        try:
+            return within(
+                deadline,
+                lambda: self._call({**request, "timeout": remaining}, show if on_text else None),
+            )
+        finally:
+            live.clear()
 
     def complete(
         self,
@@ -346,25 +288,37 @@ class LiteLLMModel:
         if "logprobs" in request:
             on_text = None
         attempts = 0
+        timeout_s = self.call_config.timeout_s
+        hosted = self.agent.local is None
+        give_up: stop_base = stop_after_attempt(self.call_config.retries + 1)
+        if hosted:
+            # One deadline for the whole call, its retries and waits included; the SDK's own
+            # retries are off so that ours are the only ones (it would add 2 per attempt).
+            request["max_retries"] = 0
+            give_up = give_up | stop_before_delay(timeout_s)
         retrying = Retrying(
-            stop=stop_after_attempt(self.call_config.retries + 1),
+            stop=give_up,
             wait=wait_exponential(multiplier=self.call_config.retry_wait_s, max=30),
             # never a BaseException (the user's stop): tenacity would otherwise sleep on it
-            retry=retry_if_exception(lambda e: isinstance(e, Exception) and _is_transient(e)),
+            retry=retry_if_exception(lambda e: isinstance(e, Exception) and is_transient(e)),
             reraise=True,
         )
         started = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
         try:
             for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    response = self._call(request, on_text)
+                    if hosted:
+                        response = self._call_by(deadline, request, on_text)
+                    else:  # the local engine answers a stop itself and never hangs on a socket
+                        response = self._call(request, on_text)
         except ModelError:
             raise
         except Exception as exc:
-            error = translate_error(exc, self.agent, attempts)
+            error = translate_error(exc, self.agent, attempts, timeout_s)
             # our own error came out of litellm's wrapper: chaining it back would make a cycle
-            raise error from (None if error is _own_error_inside(exc) else exc)
+            raise error from (None if error is own_error_inside(exc) else exc)
         choice = response.choices[0]
         usage = usage_of(response)
         tokens, kind = logprobs_of(choice)

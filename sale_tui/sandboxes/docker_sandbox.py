@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import secrets
 import shlex
 import socket
@@ -24,7 +23,6 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -33,11 +31,22 @@ from docker.models.containers import Container
 
 from sale_tui.config import SandboxConfig
 from sale_tui.errors import SandboxError
+from sale_tui.sandboxes.exec_stream import (
+    RUN_MARKER,
+    OutputHeldOpen,
+    frames,
+    kill_marked,
+    split_sentinel,
+)
+from sale_tui.sandboxes.owners import owner_label
 
 LABEL = "sale-tui.sandbox"
 OWNER = f"{LABEL}.owner"
 """``<host>:<pid>:<process start time>`` of the process that made the container."""
 READ_BACK_TRIES = 5
+HOST_GRACE_S = 5.0
+"""How long past a command's own timeout the host waits for its output to end: the output can
+outlive the command when a process it started holds it open and escaped the clean-up."""
 LOG_PREFIX = "/tmp/.sale-tui-log-"
 DEFAULT_IMAGE = "sale-tui-sandbox:1"
 WORKDIR = "/work"
@@ -238,15 +247,31 @@ class DockerSandbox:
         cap = self.limits.output_cap_bytes
         sentinel = f"__sale_tui_exit_{secrets.token_hex(4)}__"
         log = f"{LOG_PREFIX}{sentinel}"
+        # The clean-up runs on the pipe's writing side, after the command: a process left
+        # behind holding the pipe would keep `head` and `cat`, and so this exec, waiting.
+        # `head` writes through stdio, which holds 4 KB back on a pipe: stdbuf lets the output
+        # stream as it comes (plain `head` where an image has no stdbuf).
+        head = f"{{ stdbuf -o0 head -c {cap + 1} 2>/dev/null || head -c {cap + 1}; }}"
         script = (
             f"rm -f {LOG_PREFIX}*; "  # the previous command's log, not needed any more
-            f"{{ {{ timeout -s KILL {timeout:g} sh -c {shlex.quote(command)}; echo $? > {log}.rc;"
-            f" }} 2>&1 | {{ head -c {cap + 1} | tee {log}; cat > /dev/null; }}; "
+            f"{{ {{ timeout -s KILL {timeout:g} env {RUN_MARKER}={sentinel} "
+            f"sh -c {shlex.quote(command)}; echo $? > {log}.rc; {kill_marked(sentinel)}; "
+            f"}} 2>&1 | {{ {head} | tee {log}; cat > /dev/null; }}; "
             f"printf '\\n{sentinel} %s\\n' \"$(cat {log}.rc 2>/dev/null || echo 137)\"; }}"
         )
         started = time.perf_counter()
-        streamed = self._stream(script, workdir, on_output, hold_back=len(sentinel) + 8)
-        found = _split_sentinel(streamed, sentinel)
+        held_open = False
+        try:
+            streamed = self._stream(
+                script,
+                workdir,
+                on_output,
+                hold_back=len(sentinel) + 8,
+                deadline=time.monotonic() + timeout + HOST_GRACE_S,
+            )
+            found = split_sentinel(streamed, sentinel)
+        except OutputHeldOpen:  # a process that cleared its environment holds the output
+            held_open, found = True, None
         if found is None:  # the stream was cut short, or the command killed its own shell
             found = self._read_back(log, workdir)
         output, exit_code = found
@@ -254,6 +279,14 @@ class DockerSandbox:
         if truncated:
             output = output.encode()[:cap].decode(errors="replace")
             output += f"\n[output truncated at {cap} bytes]"
+        if held_open:
+            note = (
+                f"\n[sale-tui: stopped waiting {timeout + HOST_GRACE_S:g} s in: a process the "
+                "command started kept its output open]\n"
+            )
+            output += note
+            if on_output:
+                on_output(note)
         return CommandResult(
             command,
             exit_code,
@@ -271,7 +304,7 @@ class DockerSandbox:
         script = f"cat {log} 2>/dev/null; printf '\\n{done} %s\\n' \"{code}\""
         for _ in range(READ_BACK_TRIES):
             streamed = self._stream(script, workdir, None)
-            found = _split_sentinel(streamed, done)
+            found = split_sentinel(streamed, done)
             if found is not None:
                 return found
             time.sleep(0.05)
@@ -286,10 +319,12 @@ class DockerSandbox:
         workdir: str,
         on_output: Callable[[str], None] | None,
         hold_back: int = 0,
+        deadline: float | None = None,
     ) -> bytes:
         """One exec of ``sh -c script`` (whose output the script itself bounds): everything it
         printed. ``on_output`` gets the text as it comes, except the last
-        ``hold_back`` bytes (where the sentinel line is), given at the end minus the sentinel."""
+        ``hold_back`` bytes (where the sentinel line is), given at the end minus the sentinel.
+        Raises ``OutputHeldOpen`` when the output has not ended by ``deadline`` (monotonic)."""
         container = self._container()
         api: Any = container.client.api
         with self._gone_is_an_error():
@@ -298,11 +333,19 @@ class DockerSandbox:
             )["Id"]
         received = bytearray()
         shown = 0
-        for chunk in api.exec_start(exec_id, stream=True):
-            received += chunk
-            if on_output and len(received) - hold_back > shown:
-                on_output(received[shown : len(received) - hold_back].decode(errors="replace"))
-                shown = len(received) - hold_back
+        connection = api.exec_start(exec_id, socket=True)
+        try:
+            for chunk in frames(connection._sock, deadline):
+                received += chunk
+                if on_output and len(received) - hold_back > shown:
+                    on_output(received[shown : len(received) - hold_back].decode(errors="replace"))
+                    shown = len(received) - hold_back
+        except OutputHeldOpen:
+            if on_output and len(received) > shown:  # no sentinel came: all of it is output
+                on_output(received[shown:].decode(errors="replace"))
+            raise
+        finally:
+            connection.close()
         if on_output:
             rest = bytes(received[shown:])
             cut = rest.rfind(b"\n__sale_tui_")
@@ -342,26 +385,3 @@ class DockerSandbox:
             f"lost the output of a sandbox command: {command[:80]}",
             fix="run the job again; if it persists, restart Docker",
         )
-
-
-def _split_sentinel(output: bytes, sentinel: str) -> tuple[str, int] | None:
-    """(the command's output, its exit code) when the output ends with the sentinel line."""
-    text = output.decode(errors="replace")
-    head, found, rest = text.rpartition(f"\n{sentinel} ")
-    if not found or not rest.endswith("\n") or not rest.strip().lstrip("-").isdigit():
-        return None
-    return head, int(rest.strip())
-
-
-def started_at(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
-
-
-def owner_label(pid: int | None = None) -> str:
-    pid = os.getpid() if pid is None else pid
-    return f"{socket.gethostname()}:{pid}:{started_at(pid) or ''}"

@@ -16,7 +16,8 @@ import docker.errors
 from docker.models.containers import Container
 
 from sale_tui.errors import SandboxError
-from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL, OWNER, client, started_at
+from sale_tui.sandboxes.docker_sandbox import DEFAULT_IMAGE, LABEL, OWNER, client
+from sale_tui.sandboxes.owners import started_at
 
 
 def owner_alive(label: str | None) -> bool:
