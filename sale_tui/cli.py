@@ -26,6 +26,7 @@ from sale_tui.cli_models import models_app
 from sale_tui.cli_sandbox import sandbox_app
 from sale_tui.cli_trust import trust_command
 from sale_tui.errors import SaleError
+from sale_tui.untrusted_text import inert
 
 app = typer.Typer(
     name="sale-tui",
@@ -200,8 +201,18 @@ def main() -> None:
     Typer's standalone mode already turns usage errors into exit 2 and Ctrl-C into exit 130;
     what is left is our own error tree, printed as one unwrapped line a script can grep.
     """
+    import sqlite3
+
     try:
         app()
     except SaleError as exc:
-        print(f"error: {exc.one_line()}", file=sys.stderr)
+        print(f"error: {inert(exc.one_line())}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except sqlite3.DatabaseError as exc:  # damage found past the open check, mid-query
+        print(
+            f"error: the auction memory is damaged ({inert(str(exc))}) — move the file aside "
+            "(memory.db in the data folder, `sale-tui config path`; sale-tui starts a new one) "
+            "or restore it from a backup",
+            file=sys.stderr,
+        )
+        sys.exit(3)

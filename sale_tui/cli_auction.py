@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sale_tui.cli_common import JsonFlag, announce_repo_config, load_cli_settings, out
+from sale_tui.cli_common import (
+    JsonFlag,
+    announce_repo_config,
+    load_cli_settings,
+    out,
+    require_job,
+)
 from sale_tui.errors import UsageError
 
 if TYPE_CHECKING:
@@ -82,6 +88,7 @@ def auction_command(
     from sale_tui.repo import summarize
     from sale_tui.runner import build_runner
 
+    require_job(job)
     if kind not in KINDS:
         raise UsageError(f"unknown job kind '{kind}'", fix="use --kind coding or --kind research")
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None

@@ -2,23 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
+
+from sale_tui.untrusted_text import inert
 
 if TYPE_CHECKING:
     from sale_tui.config import Settings
     from sale_tui.roster import Agent
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+class InertConsole(Console):
+    """A console that writes every piece of text inert (untrusted_text.py), whatever printed
+    it: sandbox output, a diff, a model's plan, a table cell. Rich's own cursor and style
+    codes are segments of their own, so they still work. No emoji codes either: ``:x:`` in a
+    command's output (``root:x:0:0``) stays as written."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(highlight=False, emoji=False, **kwargs)
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(inert(segment.text), segment.style)
+            for segment in buffer
+        )
+
+
+out = InertConsole()
+err = InertConsole(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 _announced: set[Path] = set()
+
+
+def require_job(text: str) -> None:
+    """An empty job would run a whole auction about nothing: refuse it first."""
+    from sale_tui.errors import UsageError
+
+    if not text.strip():
+        raise UsageError("the job is empty", fix='say what to do, e.g. "Fix the failing test"')
+
+
+def ask(question: str, *, default: bool | str) -> bool | str:
+    """A yes/no (``default`` a bool) or free answer; Ctrl-C there is an interrupt (exit 130),
+    not "Aborted!" and exit 1. The question is made inert: it may name repo files."""
+    try:
+        if isinstance(default, bool):
+            return typer.confirm(inert(question), default=default)
+        return str(typer.prompt(inert(question), default=default))
+    except typer.Abort as stopped:  # what typer's prompts raise on Ctrl-C
+        raise KeyboardInterrupt from stopped
 
 
 def announce_repo_config(folder: Path | None = None) -> None:

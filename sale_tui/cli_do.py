@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sale_tui.cli_common import announce_repo_config, err, out
-from sale_tui.cli_sandbox import AllowProtected, consent_to_protected
+from sale_tui.cli_common import announce_repo_config, ask, err, out, require_job
+from sale_tui.cli_sandbox import AllowProtected, consent_to_protected, print_patch
 from sale_tui.errors import UsageError
+from sale_tui.render import job_event_line, safe
 
 if TYPE_CHECKING:
     from sale_tui.pipeline import JobPipeline
@@ -40,7 +41,7 @@ def _choose_apply(apply: str, yes: bool) -> str:
     if not sys.stdin.isatty():
         err.print("not applied: no terminal to ask; use --apply worktree|branch or --yes")
         return "no"
-    answer = typer.prompt("Apply the changes? [w]orking tree, [b]ranch, [n]o", default="n")
+    answer = str(ask("Apply the changes? [w]orking tree, [b]ranch, [n]o", default="n"))
     return {"w": "worktree", "b": "branch"}.get(answer.strip().lower()[:1], "no")
 
 
@@ -78,6 +79,7 @@ def do_command(
     from sale_tui.runner import build_runner
     from sale_tui.sandboxes import status
 
+    require_job(job)
     if apply not in APPLY_MODES:
         raise UsageError(f"unknown --apply '{apply}'", fix="use ask, branch, worktree or no")
     kind = kind or infer_kind(job)
@@ -112,39 +114,9 @@ def do_command(
         sys.exit(1)
     with closing(events):
         for event in events:
-            if isinstance(event, StepRan):
-                tool = event.action.tool if event.action else "?"
-                _emit(
-                    as_json,
-                    "StepRan",
-                    f"  step {event.step} [cyan]{tool}[/] "
-                    f"{(event.action.arg if event.action else '')[:60]} → "
-                    f"{event.observation.splitlines()[0][:70] if event.observation else ''}",
-                    **dataclasses.asdict(event),
-                )
-            elif isinstance(event, AgentStopped):
-                _emit(
-                    as_json,
-                    "AgentStopped",
-                    f"[bold]agent stopped[/]: {event.reason} after {event.steps} steps",
-                    **dataclasses.asdict(event),
-                )
-            elif isinstance(event, TestsRan):
-                verdict = "[green]passed" if event.passed else "[red]failed"
-                _emit(
-                    as_json,
-                    "TestsRan",
-                    f"tests {verdict}[/] ({event.command})",
-                    **dataclasses.asdict(event),
-                )
-            elif isinstance(event, Escalated):
-                _emit(
-                    as_json,
-                    "Escalated",
-                    f"[yellow]escalated[/] {event.from_agent} → {event.to_agent}: "
-                    f"{event.reason}; the next bid tries in a fresh sandbox",
-                    **dataclasses.asdict(event),
-                )
+            if isinstance(event, StepRan | AgentStopped | TestsRan | Escalated):
+                line = job_event_line(event)
+                _emit(as_json, type(event).__name__, line, **dataclasses.asdict(event))
             elif isinstance(event, PatchReady):
                 _review(pipeline, apply, yes, as_json, allow_protected)
     _finish(pipeline, as_json)
@@ -159,14 +131,15 @@ def _review(
     if pipeline.request.kind == "research":
         count = len(stopped.citations)
         checked = f"{count} citation{'' if count == 1 else 's'} checked" + (
-            f", [red]{len(stopped.bad_citations)} wrong: {'; '.join(stopped.bad_citations)}[/]"
+            f", [red]{len(stopped.bad_citations)} wrong: "
+            f"{safe('; '.join(stopped.bad_citations))}[/]"
             if stopped.bad_citations
             else ""
         )
         _emit(
             as_json,
             "Answer",
-            f"\n[bold]answer[/] ({checked})\n{stopped.summary}",
+            f"\n[bold]answer[/] ({checked})\n{safe(stopped.summary)}",
             answer=stopped.summary,
             citations=stopped.citations,
             bad_citations=stopped.bad_citations,
@@ -175,7 +148,7 @@ def _review(
     if not pipeline.patch.strip():
         return
     if not as_json:
-        out.print(pipeline.patch.decode(errors="replace"), markup=False, highlight=False)
+        print_patch(pipeline.patch)
     mode = _choose_apply(apply, yes)
     if mode in ("worktree", "branch"):
         asking = apply == "ask" and not yes and sys.stdin.isatty()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from sale_tui.cli_common import JsonFlag, load_cli_settings, out
 from sale_tui.errors import UsageError
@@ -54,8 +55,8 @@ def history_command(
         table.add_row(
             row["id"][:6],
             (row["started_at"] or "")[5:16].replace("T", " "),
-            (row["job"] or "")[:40],
-            row["winner"] or "—",
+            Text((row["job"] or "")[:40]),  # Text: a job's own brackets are not markup
+            Text(row["winner"] or "—"),
             row["outcome"] or row["status"],
             f"{row['auction_usd']:.6f}",
         )
@@ -69,7 +70,7 @@ def show_command(
     """Show one past auction: the job, every bid with its scores, the winner and why."""
     from dataclasses import asdict
 
-    from sale_tui.render import bids_table
+    from sale_tui.render import bids_table, safe
 
     memory = _memory()
     row = memory.auction(auction_id)
@@ -81,7 +82,7 @@ def show_command(
     if as_json:
         print(json.dumps({**row, "bids": [asdict(b) for b in bids]}, default=str, indent=2))
         return
-    out.print(f"[bold]{row['kind']} job[/] {row['job']}")
+    out.print(f"[bold]{row['kind']} job[/] {safe(row['job'])}")
     out.print(f"auction {row['id']} · {row['status']} · started {row['started_at']}")
     jurors = json.loads(row["agents"] or "[]")
     winner = next(
@@ -95,7 +96,7 @@ def show_command(
     )
     if bids:
         out.print(bids_table(bids, winner, jurors))
-    out.print(f"winner: {row['winner'] or '—'} — {row['reason'] or ''}")
+    out.print(f"winner: {row['winner'] or '—'} — {row['reason'] or ''}", markup=False)
     out.print(f"auction tokens {row['auction_tokens']}, ${row['auction_usd']:.7f}")
     if winner is not None:
         out.print("\n[bold]winning plan[/]")

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from sale_tui import cli_common
 from sale_tui.cli_common import JsonFlag, err, load_cli_settings, out
 from sale_tui.errors import SandboxError, UsageError
 
@@ -27,6 +28,38 @@ AllowProtected = Annotated[
         "(.sale-tui.toml, .git*, hooks, .envrc, .vscode/); repeat per file.",
     ),
 ]
+
+
+SHOWN_PATCH_BYTES = 200_000
+"""How much of a diff is printed; the rest is counted, not shown (printing 40 MB of base85
+took over 15 minutes). What is applied is always the whole patch."""
+
+
+def print_patch(patch: bytes) -> None:
+    """The diff as it will be applied: inert (the console's), never re-wrapped; a binary
+    file's blob as one line, and past ``SHOWN_PATCH_BYTES`` only a count."""
+    from sale_tui import patches
+
+    shown, left_out = 0, []
+    for file in patches.split(patch) or [patches.FilePatch("?", patch, (), b"")]:
+        text = file.header + b"".join(file.hunks)
+        blob = text.find(b"\nGIT binary patch\n")
+        if blob >= 0:
+            text = text[: blob + 1] + b"(binary: %d KB of base85 not shown)\n" % (
+                (len(text) - blob) // 1000
+            )
+        if shown + len(text) > SHOWN_PATCH_BYTES:
+            left_out.append(file.path)
+            continue
+        shown += len(text)
+        out.print(text.decode(errors="replace"), end="", markup=False, soft_wrap=True)
+    if left_out:
+        out.print(
+            f"… {len(left_out)} more file(s) not shown ({', '.join(left_out[:5])}"
+            f"{', …' if len(left_out) > 5 else ''}): the diff is {len(patch) // 1000} KB",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def consent_to_protected(
@@ -48,7 +81,7 @@ def consent_to_protected(
         f"[yellow]the patch also writes[/] {escape(host_files.describe(found))}: "
         "files that act on your machine by themselves"
     )
-    if ask and typer.confirm(f"Apply {', '.join(found)} too?", default=False):
+    if ask and cli_common.ask(f"Apply {', '.join(found)} too?", default=False):
         return patch, [*allow, *found]
     err.print(
         f"left out {escape(', '.join(found))}"
@@ -121,7 +154,7 @@ def choose_snapshot_mode(root: Path, with_uncommitted: bool | None) -> bool:
         return bool(with_uncommitted)
     if sys.stdin.isatty():
         err.print("[yellow]warning:[/] the working tree has uncommitted changes")
-        return typer.confirm("Include them in the sandbox snapshot?", default=True)
+        return bool(cli_common.ask("Include them in the sandbox snapshot?", default=True))
     raise UsageError(
         "the working tree has uncommitted changes",
         fix="pass --with-uncommitted to include them, or --head-only",
@@ -173,7 +206,7 @@ def sandbox_run(
     if not patch.strip():
         out.print("no changes")
     else:
-        out.print(patch.decode(errors="replace"), markup=False, highlight=False)
+        print_patch(patch)
         if apply != "no":
             patch, allowed = consent_to_protected(root, patch, allow_protected, ask=False)
         if apply != "no" and patch.strip():

@@ -30,6 +30,8 @@ from sale_tui import paths, trust
 from sale_tui.errors import ConfigError
 
 ENV_PREFIX = "SALE_TUI__"
+DOCKER_SIZE = r"^[0-9]+[bkmgBKMG]?$"
+"""A size as Docker takes it: bytes, or a number with b, k, m or g."""
 
 
 class _Section(BaseModel):
@@ -135,13 +137,13 @@ class SandboxConfig(_Section):
     """The sandbox image (``sale-tui sandbox build`` makes it)."""
     network: bool = False
     """Give containers a network. Off by default: nothing leaves the sandbox."""
-    memory: str = "1g"
+    memory: str = Field(default="1g", pattern=DOCKER_SIZE)
     """Memory limit per container (Docker syntax: 512m, 2g)."""
     cpus: float = Field(default=1.0, gt=0)
     """CPU limit per container."""
     pids: int = Field(default=256, ge=16)
     """Process limit per container (stops fork bombs)."""
-    work_size: str = "2g"
+    work_size: str = Field(default="2g", pattern=DOCKER_SIZE)
     """Size cap of the in-memory work area holding the repo snapshot."""
     command_timeout_s: float = Field(default=120.0, gt=0)
     """Each command in the sandbox is killed after this many seconds."""

@@ -7,7 +7,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sale_tui.auction.events import (
     AuctionEvent,
@@ -25,6 +27,13 @@ from sale_tui.auction.events import (
     ScoredBid,
     WinnerChosen,
 )
+from sale_tui.untrusted_text import inert
+
+
+def safe(value: object) -> str:
+    """Untrusted text for a rich-markup line: inert, and never read as markup (a model's
+    ``echo '[/]'`` crashed ``do``; ``[exit 0]`` vanished as a tag)."""
+    return escape(inert(str(value)))
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -44,41 +53,41 @@ def event_line(event: AuctionEvent) -> str | None:
     """A one-line rich-markup description, or None for events not worth a line."""
     match event:
         case AuctionStarted():
-            return f"[bold]auction[/] among {', '.join(event.agents)} · {event.kind} job"
+            return f"[bold]auction[/] among {safe(', '.join(event.agents))} · {event.kind} job"
         case BidReceived(bid=bid) | Refined(bid=bid):
             label = "bid   " if isinstance(event, BidReceived) else "refine"
             entropy = f"H={_num(bid.entropy, 2)}" + (
-                f" ({bid.entropy_kind})" if bid.entropy_kind else " (no logprobs)"
+                f" ({safe(bid.entropy_kind)})" if bid.entropy_kind else " (no logprobs)"
             )
             return (
-                f"  {label} [cyan]{bid.agent}[/] {bid.tokens} tokens · {entropy} · "
+                f"  {label} [cyan]{safe(bid.agent)}[/] {bid.tokens} tokens · {entropy} · "
                 f"${bid.cost_usd:.7f}"
             )
         case BidDropped():
-            return f"  [red]dropped[/] {event.agent} ({event.round}): {event.reason}"
+            return f"  [red]dropped[/] {safe(event.agent)} ({event.round}): {safe(event.reason)}"
         case JuryScored():
             return None
         case BidScored(scored=scored):
-            jury = " ".join(f"{j}={_num(s, 1)}" for j, s in scored.jury.items())
+            jury = " ".join(f"{safe(j)}={_num(s, 1)}" for j, s in scored.jury.items())
             return (
-                f"  score [cyan]{scored.agent}[/] ({scored.bid.round}) jury {jury} · "
+                f"  score [cyan]{safe(scored.agent)}[/] ({scored.bid.round}) jury {jury} · "
                 f"C={_num(scored.cost)} V={_num(scored.value)} → {_num(scored.score)}"
             )
         case BudgetExcluded():
-            return f"  [yellow]over budget[/] {event.agent}: {event.reason}"
+            return f"  [yellow]over budget[/] {safe(event.agent)}: {safe(event.reason)}"
         case ProvisionalWinner(scored=scored):
-            return f"[bold]provisional winner[/] {scored.agent} (score {_num(scored.score)})"
+            return f"[bold]provisional winner[/] {safe(scored.agent)} (score {_num(scored.score)})"
         case MemoryRetrieved():
-            return f"  memory: {len(event.pairs)} past plan pair(s) for {event.agent}"
+            return f"  memory: {len(event.pairs)} past plan pair(s) for {safe(event.agent)}"
         case RefinementSkipped():
-            return f"  {event.agent} does not refine: {event.reason}"
+            return f"  {safe(event.agent)} does not refine: {safe(event.reason)}"
         case WinnerChosen():
             return (
-                f"[bold green]winner[/] {event.winner.agent} — {event.reason} · auction "
-                f"{event.auction_tokens} tokens, ${event.auction_cost_usd:.7f}"
+                f"[bold green]winner[/] {safe(event.winner.agent)} — {safe(event.reason)} · "
+                f"auction {event.auction_tokens} tokens, ${event.auction_cost_usd:.7f}"
             )
         case AuctionFailed():
-            return f"[bold red]auction failed[/]: {event.reason}"
+            return f"[bold red]auction failed[/]: {safe(event.reason)}"
     return None
 
 
@@ -105,7 +114,7 @@ def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequ
         won = winner is not None and (scored.agent, bid.round) == (winner.agent, winner.bid.round)
         name = bid.agent + (" ↻" if bid.round == "refined" else "") + (" ★" if won else "")
         table.add_row(
-            name,
+            Text(name),  # a Text cell is never read as markup
             f"{bid.price:.3g}",
             str(bid.tokens),
             _num(bid.entropy, 2),
@@ -115,3 +124,28 @@ def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequ
             _num(scored.score, 2),
         )
     return table
+
+
+def job_event_line(event: object) -> str | None:
+    """A one-line rich-markup description of a job's step, stop, test run or escalation."""
+    from sale_tui.agents import AgentStopped, StepRan
+    from sale_tui.job_events import Escalated, TestsRan
+
+    match event:
+        case StepRan(action=action, observation=observation):
+            seen = observation.splitlines()[0][:70] if observation else ""
+            return (
+                f"  step {event.step} [cyan]{safe(action.tool if action else '?')}[/] "
+                f"{safe((action.arg if action else '')[:60])} → {safe(seen)}"
+            )
+        case AgentStopped():
+            return f"[bold]agent stopped[/]: {safe(event.reason)} after {event.steps} steps"
+        case TestsRan():
+            verdict = "[green]passed" if event.passed else "[red]failed"
+            return f"tests {verdict}[/] ({safe(event.command)})"
+        case Escalated():
+            return (
+                f"[yellow]escalated[/] {safe(event.from_agent)} → {safe(event.to_agent)}: "
+                f"{safe(event.reason)}; the next bid tries in a fresh sandbox"
+            )
+    return None

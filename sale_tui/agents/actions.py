@@ -27,13 +27,15 @@ from typing import Literal
 Tool = Literal["run", "view", "search", "test", "edit", "finish"]
 TOOLS: tuple[Tool, ...] = ("run", "view", "search", "test", "edit", "finish")
 
-_ACTION = re.compile(r"^\s*(?:\*\*)?ACTION:?(?:\*\*)?\s*(\w+)[ \t]*(.*)$", re.MULTILINE)
+# Every pattern here is searched once, forward, from a known position: a reply is model output,
+# and one regex with two lazy groups took 27 s of CPU on a 3.5 KB reply of repeated markers.
+# `[ \t]*`, not `\s*`, at a line start: `\s` would rescan every run of blank lines.
+_ACTION = re.compile(r"^[ \t]*(?:\*\*)?ACTION:?(?:\*\*)?[ \t]*(\w+)[ \t]*(.*)$", re.MULTILINE)
+_SEARCH_HEAD = re.compile(r"<{5,9} SEARCH\n")
 # Lenient about the newline after the divider (small models drop it): then the text right
 # after ======= is the first replacement line, indentation included.
-_EDIT = re.compile(
-    r"<{5,9} SEARCH\n(?P<search>.*?)\n?={5,9}(?:[ \t]*\n)?(?P<replace>.*?)\n?>{5,9} REPLACE",
-    re.DOTALL,
-)
+_DIVIDER = re.compile(r"\n?={5,9}(?:[ \t]*\n)?")
+_REPLACE_TAIL = re.compile(r"\n?>{5,9} REPLACE")
 STOP = ["\nACTION:"]
 """Stop sequences for a step: a reply holds one action, so generation ends at a second one."""
 
@@ -69,11 +71,22 @@ def parse(text: str) -> Action:
     if tool in ("run", "view", "search") and not arg:
         raise ActionError(f"`ACTION: {tool}` needs an argument on the same line.")
     if tool == "edit":
-        block = _EDIT.search(text, match.end())
+        block = _edit_block(text, match.end())
         if not arg or block is None:
             raise ActionError(
                 "`ACTION: edit <path>` must be followed by a <<<<<<< SEARCH block, "
                 "a ======= line and a >>>>>>> REPLACE line."
             )
-        return Action("edit", arg, block.group("search"), block.group("replace"))
+        return Action("edit", arg, *block)
     return Action(tool, arg)
+
+
+def _edit_block(text: str, start: int) -> tuple[str, str] | None:
+    """(search, replace) of the first edit block after ``start``: its SEARCH line, the first
+    divider after it, the first REPLACE line after that. Linear in the reply's length."""
+    head = _SEARCH_HEAD.search(text, start)
+    divider = head and _DIVIDER.search(text, head.end())
+    tail = divider and _REPLACE_TAIL.search(text, divider.end())
+    if head is None or divider is None or tail is None:
+        return None
+    return text[head.end() : divider.start()], text[divider.end() : tail.start()]

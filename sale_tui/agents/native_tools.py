@@ -12,6 +12,7 @@ from typing import Any
 
 from sale_tui.agents.actions import TOOLS, Action, ActionError
 from sale_tui.protocols import ToolCall
+from sale_tui.untrusted_text import without_surrogates
 
 
 def _function(name: str, description: str, **properties: str) -> dict[str, Any]:
@@ -73,6 +74,10 @@ def from_tool_call(call: ToolCall) -> Action:
         raise ActionError(f"the arguments of '{call.name}' are not valid JSON: {error}") from None
     if not isinstance(arguments, dict):
         raise ActionError(f"the arguments of '{call.name}' must be a JSON object")
+    # JSON can spell a lone surrogate ("\\ud800"), which no file, database or terminal holds
+    arguments = {
+        k: without_surrogates(v) if isinstance(v, str) else v for k, v in arguments.items()
+    }
     tool = TOOLS[TOOLS.index(call.name)]
     if tool == "edit":
         path = str(arguments.get("path") or "").strip()

@@ -44,6 +44,7 @@ from sale_tui.models.responses import logprobs_of, tool_calls_of, usage_of
 from sale_tui.protocols import Message, Reply, Usage
 from sale_tui.roster import Agent
 from sale_tui.stopping import raise_if_stopped
+from sale_tui.untrusted_text import without_surrogates
 
 _import_lock = threading.Lock()
 _litellm: ModuleType | None = None
@@ -326,7 +327,7 @@ class LiteLLMModel:
         return Reply(
             agent=self.agent.name,
             model=self.agent.model,
-            text=choice.message.content or "",
+            text=without_surrogates(choice.message.content or ""),
             usage=usage,
             cost_usd=self.cost_usd(usage),
             finish_reason=choice.finish_reason,

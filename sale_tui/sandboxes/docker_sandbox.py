@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import io
 import secrets
-import shlex
 import socket
 import tarfile
 import time
@@ -29,15 +28,17 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from sale_tui.config import SandboxConfig
 from sale_tui.errors import SandboxError
 from sale_tui.sandboxes.exec_stream import (
-    RUN_MARKER,
+    LOG_PREFIX,
     OutputHeldOpen,
+    command_script,
+    exit_code_of,
     frames,
-    kill_marked,
+    oom_kill_count,
     split_sentinel,
 )
+from sale_tui.sandboxes.limits import CommandResult, SandboxLimits
 from sale_tui.sandboxes.owners import owner_label
 
 LABEL = "sale-tui.sandbox"
@@ -47,48 +48,8 @@ READ_BACK_TRIES = 5
 HOST_GRACE_S = 5.0
 """How long past a command's own timeout the host waits for its output to end: the output can
 outlive the command when a process it started holds it open and escaped the clean-up."""
-LOG_PREFIX = "/tmp/.sale-tui-log-"
 DEFAULT_IMAGE = "sale-tui-sandbox:1"
 WORKDIR = "/work"
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    network: bool = False
-    memory: str = "1g"
-    cpus: float = 1.0
-    pids: int = 256
-    work_size: str = "2g"
-    """Size cap of the tmpfs that holds the repo snapshot and the agent's changes."""
-    command_timeout_s: float = 120.0
-    output_cap_bytes: int = 200_000
-
-    @classmethod
-    def from_config(cls, config: SandboxConfig, *, network: bool | None = None) -> SandboxLimits:
-        """Limits from ``[sandbox]``; ``network`` overrides it for one job."""
-        return cls(
-            network=config.network if network is None else network,
-            memory=config.memory,
-            cpus=config.cpus,
-            pids=config.pids,
-            work_size=config.work_size,
-            command_timeout_s=config.command_timeout_s,
-            output_cap_bytes=config.output_cap_bytes,
-        )
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    command: str
-    exit_code: int
-    output: str
-    timed_out: bool
-    truncated: bool
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
 
 
 def client() -> docker.DockerClient:
@@ -121,6 +82,8 @@ class DockerSandbox:
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     container: Container | None = None
     created_s: float = 0.0
+    oom_kills: int = 0
+    """The container's OOM-kill count when last read."""
 
     def __enter__(self) -> DockerSandbox:
         docker_client = client()
@@ -247,18 +210,7 @@ class DockerSandbox:
         cap = self.limits.output_cap_bytes
         sentinel = f"__sale_tui_exit_{secrets.token_hex(4)}__"
         log = f"{LOG_PREFIX}{sentinel}"
-        # The clean-up runs on the pipe's writing side, after the command: a process left
-        # behind holding the pipe would keep `head` and `cat`, and so this exec, waiting.
-        # `head` writes through stdio, which holds 4 KB back on a pipe: stdbuf lets the output
-        # stream as it comes (plain `head` where an image has no stdbuf).
-        head = f"{{ stdbuf -o0 head -c {cap + 1} 2>/dev/null || head -c {cap + 1}; }}"
-        script = (
-            f"rm -f {LOG_PREFIX}*; "  # the previous command's log, not needed any more
-            f"{{ {{ timeout -s KILL {timeout:g} env {RUN_MARKER}={sentinel} "
-            f"sh -c {shlex.quote(command)}; echo $? > {log}.rc; {kill_marked(sentinel)}; "
-            f"}} 2>&1 | {{ {head} | tee {log}; cat > /dev/null; }}; "
-            f"printf '\\n{sentinel} %s\\n' \"$(cat {log}.rc 2>/dev/null || echo 137)\"; }}"
-        )
+        script = command_script(command, timeout=timeout, cap=cap, sentinel=sentinel, log=log)
         started = time.perf_counter()
         held_open = False
         try:
@@ -275,26 +227,48 @@ class DockerSandbox:
         if found is None:  # the stream was cut short, or the command killed its own shell
             found = self._read_back(log, workdir)
         output, exit_code = found
+        timed_out = exit_code == 137 and (time.perf_counter() - started) >= timeout * 0.95
+        # What the command's own output cannot say, said after it (and to on_output, which
+        # showed the output as it came): a line each.
+        notes = []
         truncated = len(output.encode()) > cap
         if truncated:
             output = output.encode()[:cap].decode(errors="replace")
-            output += f"\n[output truncated at {cap} bytes]"
+            notes.append(f"output cut at {cap} bytes ([sandbox] output_cap_bytes)")
         if held_open:
-            note = (
-                f"\n[sale-tui: stopped waiting {timeout + HOST_GRACE_S:g} s in: a process the "
-                "command started kept its output open]\n"
+            notes.append(
+                f"stopped waiting {timeout + HOST_GRACE_S:g} s in: a process the command "
+                "started kept its output open"
             )
-            output += note
+        if exit_code == 137 and not timed_out and self._ran_out_of_memory():
+            notes.append(
+                f"killed: out of memory (the sandbox has {self.limits.memory}; "
+                "raise [sandbox] memory)"
+            )
+        for note in notes:
+            line = f"\n[sale-tui: {note}]\n"
+            output += line
             if on_output:
-                on_output(note)
+                on_output(line)
         return CommandResult(
             command,
             exit_code,
             output,
-            timed_out=exit_code == 137 and (time.perf_counter() - started) >= timeout * 0.95,
+            timed_out=timed_out,
             truncated=truncated,
             seconds=time.perf_counter() - started,
         )
+
+    def _ran_out_of_memory(self) -> bool:
+        """Whether the kernel's OOM killer struck in this container since the last check
+        (its counter: cgroup v2 ``memory.events``, v1 ``memory.oom_control``)."""
+        found = self.read_bytes(
+            "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control "
+            "2>/dev/null; true"
+        )
+        count = oom_kill_count(found.decode(errors="replace"))
+        struck, self.oom_kills = count > self.oom_kills, count
+        return struck
 
     def _read_back(self, log: str, workdir: str) -> tuple[str, int]:
         """The command's log and exit code (137 when its shell was killed before writing one),
@@ -335,7 +309,7 @@ class DockerSandbox:
         shown = 0
         connection = api.exec_start(exec_id, socket=True)
         try:
-            for chunk in frames(connection._sock, deadline):
+            for _, chunk in frames(connection._sock, deadline):
                 received += chunk
                 if on_output and len(received) - hold_back > shown:
                     on_output(received[shown : len(received) - hold_back].decode(errors="replace"))
@@ -360,26 +334,31 @@ class DockerSandbox:
         sentinel = f"__sale_tui_done_{secrets.token_hex(4)}__".encode()
         # braces and a newline: a command ending in a comment or `&` still gets the sentinel
         script = f"{{ {command}\n}} && printf %s {sentinel.decode()}"
+        container = self._container()
+        api: Any = container.client.api
         for _ in range(READ_BACK_TRIES):
+            stdout, stderr = bytearray(), bytearray()
             with self._gone_is_an_error():
-                result = self._container().exec_run(
-                    ["sh", "-c", script],
-                    user="sandbox",
-                    workdir=WORKDIR,
-                    demux=True,
+                exec_id = api.exec_create(
+                    container.id, ["sh", "-c", script], workdir=WORKDIR, user="sandbox",
                     environment={},
-                )
-            stdout, stderr = result.output
-            if result.exit_code is None:  # the exec's end was not seen either: try again
+                )["Id"]  # fmt: skip
+            connection = api.exec_start(exec_id, socket=True)
+            try:
+                for stream, payload in frames(connection._sock, None):
+                    (stderr if stream == 2 else stdout).extend(payload)
+            finally:
+                connection.close()
+            exit_code = exit_code_of(api, exec_id)
+            if exit_code is None:  # the exec's end was not seen either: try again
                 time.sleep(0.05)
                 continue
-            if result.exit_code != 0:
+            if exit_code != 0:
                 raise SandboxError(
-                    f"sandbox command failed: {command}: "
-                    f"{(stderr or b'').decode(errors='replace')[:300]}"
+                    f"sandbox command failed: {command}: {stderr.decode(errors='replace')[:300]}"
                 )
-            if (stdout or b"").endswith(sentinel):
-                return (stdout or b"")[: -len(sentinel)]
+            if stdout.endswith(sentinel):
+                return bytes(stdout[: -len(sentinel)])
             time.sleep(0.05)
         raise SandboxError(
             f"lost the output of a sandbox command: {command[:80]}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -28,7 +27,7 @@ from sale_tui.auction.events import (
     Refined,
     WinnerChosen,
 )
-from sale_tui.render import event_line
+from sale_tui.render import event_line, safe
 
 FIXED = ("agent", "$/M", "tok", "H")
 SCORES = ("C", "V", "C−V")
@@ -102,7 +101,7 @@ class AuctionPane(Vertical):
             f"[bold]auction[/] · {started.kind} job · {len(started.agents)} agents · "
             f"weights cost {started.weights.cost:.2f}, entropy {started.weights.entropy:.2f}"
         )
-        jurors = " · ".join(f"γ{n} {escape(j)}" for n, j in enumerate(self.jurors, 1))
+        jurors = " · ".join(f"γ{n} {safe(j)}" for n, j in enumerate(self.jurors, 1))
         self.query_one("#auction-legend", Static).update(
             f"[dim]jury scores 0–5 by {jurors} · lowest C − V wins · ↻ refined · "
             "☆ provisional ★ winner · enter opens a plan[/]"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -15,6 +14,8 @@ from textual.widgets import Button, RichLog, Static
 from sale_tui.agents import AgentStopped, StepRan
 from sale_tui.auction.events import WinnerChosen
 from sale_tui.job_events import Escalated, TestsRan
+from sale_tui.render import safe
+from sale_tui.untrusted_text import inert
 
 OBSERVATION_LINES = 12
 
@@ -77,7 +78,7 @@ class ExecutionPane(Vertical):
             case WinnerChosen():
                 self.agent = event.winner.agent
                 self.started = time.monotonic()
-                log.write(Text.from_markup(f"[bold]{escape(self.agent)}[/] starts its plan"))
+                log.write(Text.from_markup(f"[bold]{safe(self.agent)}[/] starts its plan"))
             case StepRan():
                 self.tokens += event.tokens
                 self.cost_usd += event.cost_usd
@@ -85,18 +86,20 @@ class ExecutionPane(Vertical):
                 argument = event.action.arg if event.action else ""
                 log.write(
                     Text.from_markup(
-                        f"[cyan]step {event.step}[/] [bold]{tool}[/] {escape(argument[:200])} "
+                        f"[cyan]step {event.step}[/] [bold]{tool}[/] {safe(argument[:200])} "
                         f"[dim]({event.elapsed_s:.1f} s, {event.tokens} tokens)[/]"
                     )
                 )
                 if event.action and event.action.tool == "edit":
-                    log.write(Text(f"- {event.action.search}\n+ {event.action.replace}"))
+                    log.write(Text(inert(f"- {event.action.search}\n+ {event.action.replace}")))
                 lines = event.observation.splitlines()
                 shown = "\n".join(lines[:OBSERVATION_LINES])
                 more = len(lines) - OBSERVATION_LINES
-                log.write(Text(shown + (f"\n[… {more} more lines]" if more > 0 else ""), "dim"))
+                log.write(
+                    Text(inert(shown) + (f"\n[… {more} more lines]" if more > 0 else ""), "dim")
+                )
             case AgentStopped():
-                detail = f" ({escape(event.detail)})" if event.detail else ""
+                detail = f" ({safe(event.detail)})" if event.detail else ""
                 log.write(
                     Text.from_markup(
                         f"[bold]stopped[/]: {event.reason}{detail} after {event.steps} steps"
@@ -104,15 +107,15 @@ class ExecutionPane(Vertical):
                 )
             case TestsRan():
                 verdict = "[green]passed[/]" if event.passed else "[red]failed[/]"
-                log.write(Text.from_markup(f"[bold]tests {verdict}[/] ({escape(event.command)})"))
+                log.write(Text.from_markup(f"[bold]tests {verdict}[/] ({safe(event.command)})"))
                 if not event.passed:
-                    log.write(Text(event.output[-1500:], "dim"))
+                    log.write(Text(inert(event.output[-1500:]), "dim"))
             case Escalated():
                 self.agent = event.to_agent
                 log.write(
                     Text.from_markup(
-                        f"[yellow bold]escalated[/] {escape(event.from_agent)} → "
-                        f"{escape(event.to_agent)}: {escape(event.reason)}"
+                        f"[yellow bold]escalated[/] {safe(event.from_agent)} → "
+                        f"{safe(event.to_agent)}: {safe(event.reason)}"
                     )
                 )
         if self.started is not None:

@@ -7,7 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
-from sale_tui.render import bids_table
+from sale_tui.render import bids_table, safe
 
 if TYPE_CHECKING:
     from sale_tui.auction.events import ScoredBid
@@ -62,11 +61,11 @@ class AuctionScreen(ModalScreen[None]):
         jurors = sorted({juror for b in bids for juror in b.jury})
         work_usd = sum(e["cost_usd"] or 0.0 for e in executions)
         head = (
-            f"[bold]{escape(row.get('job') or '')}[/]\n"
+            f"[bold]{safe(row.get('job') or '')}[/]\n"
             f"[dim]{self.detail.auction_id} · {row.get('kind')} · "
-            f"{(row.get('started_at') or '')[:19]} · {escape(row.get('repo') or '')}[/]\n"
-            f"{row.get('status')}: winner [bold]{escape(row.get('winner') or '—')}[/] — "
-            f"{escape(row.get('reason') or '')}\n"
+            f"{(row.get('started_at') or '')[:19]} · {safe(row.get('repo') or '')}[/]\n"
+            f"{row.get('status')}: winner [bold]{safe(row.get('winner') or '—')}[/] — "
+            f"{safe(row.get('reason') or '')}\n"
             f"auction ${row.get('auction_usd') or 0.0:.7f} + work ${work_usd:.7f}   "
             "[dim](Esc to close)[/]"
         )
@@ -77,13 +76,13 @@ class AuctionScreen(ModalScreen[None]):
                 for execution in executions:
                     tests = {1: "passed", 0: "failed"}.get(execution["tests_passed"], "n/a")
                     yield Static(
-                        f"work by [bold]{escape(execution['agent'])}[/]: {execution['status']} · "
+                        f"work by [bold]{safe(execution['agent'])}[/]: {execution['status']} · "
                         f"tests {tests} · {execution['tokens'] or 0} tokens · "
                         f"${execution['cost_usd'] or 0:.7f} · verdict "
-                        f"{execution['verdict'] or '—'} · {escape(execution['detail'] or '')}"
+                        f"{execution['verdict'] or '—'} · {safe(execution['detail'] or '')}"
                     )
                 if winner is not None:
-                    yield Static(f"\n[bold]winning plan[/]\n{escape(winner.bid.text)}")
+                    yield Static(f"\n[bold]winning plan[/]\n{safe(winner.bid.text)}")
 
 
 class HistoryPane(Vertical):

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static, TextArea
 from textual.widgets.selection_list import Selection
 
 from sale_tui.errors import UsageError
+from sale_tui.render import safe
 from sale_tui.tui.services import AgentStatus, RepoStatus, SandboxStatus
 
 KINDS = [("kind: inferred", "auto"), ("coding", "coding"), ("research", "research")]
@@ -104,11 +104,11 @@ class JobPane(VerticalScroll):
             self.app.action_run_job()  # type: ignore[attr-defined]
 
     def show_repo(self, repo: RepoStatus) -> None:
-        line = f"repo: {_mark(repo.root is not None)} {escape(repo.detail)}"
+        line = f"repo: {_mark(repo.root is not None)} {safe(repo.detail)}"
         if repo.fix:
-            line += f" — [bold]{escape(repo.fix)}[/]"
+            line += f" — [bold]{safe(repo.fix)}[/]"
         elif repo.test_command:
-            line += f" · tests: [dim]{escape(repo.test_command)}[/]"
+            line += f" · tests: [dim]{safe(repo.test_command)}[/]"
         else:
             line += " · [yellow]no test command found[/] (the agent's own check decides)"
         self.query_one("#repo-status", Static).update(line)
@@ -118,9 +118,9 @@ class JobPane(VerticalScroll):
             checkbox.tooltip = "Off: the sandbox gets HEAD only; your changes stay out of it."
 
     def show_sandbox(self, sandbox: SandboxStatus) -> None:
-        line = f"sandbox: {_mark(sandbox.ready)} {escape(sandbox.detail)}"
+        line = f"sandbox: {_mark(sandbox.ready)} {safe(sandbox.detail)}"
         if sandbox.fix:
-            line += f" — [bold]{escape(sandbox.fix)}[/]"
+            line += f" — [bold]{safe(sandbox.fix)}[/]"
         self.query_one("#sandbox-status", Static).update(line)
 
     def show_roster(self, agents: list[AgentStatus]) -> None:
@@ -128,14 +128,14 @@ class JobPane(VerticalScroll):
         selection.clear_options()
         for agent in agents:
             price = "price ?" if agent.price is None else f"${agent.price:.3g}/M"
-            label = f"{_mark(agent.ready)} {escape(agent.name)} [dim]{price}[/]"
+            label = f"{_mark(agent.ready)} {safe(agent.name)} [dim]{price}[/]"
             selection.add_option(
                 Selection(label, agent.name, agent.ready, disabled=not agent.ready)
             )
         # why an agent cannot bid, and the fix, under the list (an option is one line)
         problems = [
-            f"[red]✗ {escape(a.name)}[/]: {escape(a.detail)}"
-            + (f" — [bold]{escape(a.fix)}[/]" if a.fix else "")
+            f"[red]✗ {safe(a.name)}[/]: {safe(a.detail)}"
+            + (f" — [bold]{safe(a.fix)}[/]" if a.fix else "")
             for a in agents
             if not a.ready
         ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
@@ -17,6 +16,8 @@ from textual.widgets import Button, SelectionList, Static
 
 from sale_tui import host_files, patches
 from sale_tui.errors import SaleError
+from sale_tui.render import safe
+from sale_tui.untrusted_text import inert
 
 
 def _key(path: str, hunk: int | None) -> str:
@@ -82,8 +83,8 @@ class ReviewPane(Vertical):
             return
         verdict = "[green]passed[/]" if tests.passed else "[red]failed[/]"
         self.query_one("#test-output", Static).update(
-            f"\n[bold]tests {verdict}[/] [dim]{escape(tests.command)}[/]\n"
-            f"{escape(tests.output[-1500:])}"
+            f"\n[bold]tests {verdict}[/] [dim]{safe(tests.command)}[/]\n"
+            f"{safe(tests.output[-1500:])}"
         )
 
     def load(self, pipeline: Any) -> None:
@@ -102,10 +103,10 @@ class ReviewPane(Vertical):
         if pipeline.request.kind == "research" and pipeline.stopped is not None:
             stopped = pipeline.stopped
             self.query_one("#review-status", Static).update(summary)
-            cited = escape(", ".join(stopped.citations) or "none")
-            wrong = escape("; ".join(stopped.bad_citations))
+            cited = safe(", ".join(stopped.citations) or "none")
+            wrong = safe("; ".join(stopped.bad_citations))
             self.query_one("#diff", Static).update(
-                f"[bold]answer[/]\n{escape(stopped.summary)}\n\n[bold]citations checked[/]: "
+                f"[bold]answer[/]\n{safe(stopped.summary)}\n\n[bold]citations checked[/]: "
                 f"{cited}" + (f"\n[red]not found: {wrong}[/]" if wrong else "")
             )
             self._enable(False)
@@ -118,10 +119,12 @@ class ReviewPane(Vertical):
             mark = f"⚠ {why}, check to apply: " if why else ""
             if file.splittable and len(file.hunks) > 1:
                 for index, hunk in enumerate(file.hunks):
-                    label = Text(f"{mark}{file.path} · {_hunk_label(hunk)}")
+                    label = Text(inert(f"{mark}{file.path} · {_hunk_label(hunk)}"))
                     selection.add_option((label, _key(file.path, index), not why))
             else:
-                selection.add_option((Text(mark + file.path), _key(file.path, None), not why))
+                selection.add_option(
+                    (Text(inert(mark + file.path)), _key(file.path, None), not why)
+                )
         count = sum(max(len(f.hunks), 1) for f in files)
         self.query_one("#review-status", Static).update(
             summary + (f" · {len(files)} file(s), {count} change(s)" if files else " · no changes")
@@ -140,7 +143,7 @@ class ReviewPane(Vertical):
     def _show_selected(self) -> None:
         patch = self.chosen_patch().decode(errors="replace")
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
-        view = Syntax(patch, "diff", theme=theme, word_wrap=False) if patch else ""
+        view = Syntax(inert(patch), "diff", theme=theme, word_wrap=False) if patch else ""
         self.query_one("#diff", Static).update(view or "[dim]nothing selected[/]")
 
     @on(SelectionList.SelectedChanged)
