@@ -26,6 +26,7 @@ from sale_tui.cli_models import models_app
 from sale_tui.cli_sandbox import sandbox_app
 from sale_tui.cli_trust import trust_command
 from sale_tui.errors import SaleError
+from sale_tui.stopping import request_stop
 from sale_tui.untrusted_text import inert
 
 app = typer.Typer(
@@ -201,8 +202,18 @@ def main() -> None:
     Typer's standalone mode already turns usage errors into exit 2 and Ctrl-C into exit 130;
     what is left is our own error tree, printed as one unwrapped line a script can grep.
     """
+    import signal
     import sqlite3
 
+    # `timeout`, service managers and a closed terminal send TERM or HUP: the same clean-up as
+    # Ctrl-C (the container removed, the records closed), not a death that leaves both behind.
+    def terminate(signum: int, frame: object) -> None:
+        request_stop()  # calls in other threads (the TUI's job, the auction's pool) end too
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), terminate)
     try:
         app()
     except SaleError as exc:

@@ -43,11 +43,12 @@ _announced: set[Path] = set()
 
 
 def require_job(text: str) -> None:
-    """An empty job would run a whole auction about nothing: refuse it first."""
-    from sale_tui.errors import UsageError
+    """Refuse a job no auction should run (empty, or too long to send to every call)."""
+    from sale_tui.jobs import job_problem
 
-    if not text.strip():
-        raise UsageError("the job is empty", fix='say what to do, e.g. "Fix the failing test"')
+    problem = job_problem(text)
+    if problem is not None:
+        raise problem
 
 
 def ask(question: str, *, default: bool | str) -> bool | str:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from sale_tui import repo_files
+from sale_tui.errors import UsageError
 
 _QUESTION = re.compile(
     r"^\s*(where|what|why|how|which|who|when|does|do|is|are|can|explain|describe|summari[sz]e|"
@@ -17,6 +18,26 @@ _CHANGE = re.compile(
     r"replace|convert|support|optimi[sz]e|speed up)\b",
     re.IGNORECASE,
 )
+
+
+MAX_JOB_BYTES = 32_000
+"""The longest job text: every bid, every juror and every refinement reads it whole (a 120 KB
+job billed 770,000 auction tokens), and it must leave the smaller agents' context room to plan.
+Longer detail belongs in a file of the repo, named in the job."""
+
+
+def job_problem(text: str) -> UsageError | None:
+    """Why ``text`` cannot be a job (with the fix), or None."""
+    if not text.strip():
+        return UsageError("the job is empty", fix='say what to do, e.g. "Fix the failing test"')
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_JOB_BYTES:
+        return UsageError(
+            f"the job is {size // 1000} KB (about {size // 4:,} tokens), over the "
+            f"{MAX_JOB_BYTES // 1000} KB a job may be: every bid and every juror reads it whole",
+            fix="put the detail in a file of the repo and name that file in the job",
+        )
+    return None
 
 
 def infer_kind(job: str) -> str:

@@ -26,7 +26,7 @@ from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
 from sale_tui.jobs import detect_test_command
 from sale_tui.repo import Snapshot, apply_patch, snapshot, summarize
 from sale_tui.runner import AuctionRunner
-from sale_tui.sandboxes import SandboxLimits, Workspace
+from sale_tui.sandboxes import SandboxLimits, Workspace, prune
 from sale_tui.sandboxes.environment import SandboxEnvironment
 
 JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady | Escalated
@@ -133,6 +133,9 @@ class JobPipeline:
 
     def run(self) -> Generator[JobEvent, None, None]:
         request = self.request
+        # What a run killed outright left behind: its rows say so, its containers go.
+        self.runner.memory.reconcile()
+        prune(this_host_only=True)
         job = Job(request.text, request.kind, request.repo_summary)
         auction = self.runner.run(
             job, budget_usd=request.budget_usd, repo=str(request.root), commit=request.snapshot.head
@@ -202,6 +205,7 @@ class JobPipeline:
         )
         settings = runner.settings
         box = SandboxLimits.from_config(settings.sandbox)
+        runner.memory.start_execution(self.auction_id, agent.name)
         try:
             with Workspace(request.snapshot, self.auction_id, settings.sandbox.image, box) as ws:
                 steps = run_agent(

@@ -29,6 +29,7 @@ from sale_tui.auction.scoring import Weights
 from sale_tui.embedding import Embedder, get_embedder
 from sale_tui.memory.costs import CostQueries
 from sale_tui.memory.db import now, open_database
+from sale_tui.memory.executions import ExecutionRecords
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
 
@@ -44,7 +45,7 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-class AuctionMemory(HistoryQueries, CostQueries):
+class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
         self.db = open_database(self.path)
@@ -231,41 +232,6 @@ class AuctionMemory(HistoryQueries, CostQueries):
     def mark_interrupted(self, auction_id: str, reason: str = "interrupted (Ctrl-C)") -> None:
         self.db.table("auctions").update(
             auction_id, {"status": "interrupted", "reason": reason, "finished_at": now()}
-        )
-
-    def record_execution(
-        self,
-        auction_id: str,
-        agent: str,
-        status: str,
-        *,
-        tests_passed: bool | None = None,
-        tokens: int = 0,
-        cost_usd: float = 0.0,
-        detail: str = "",
-    ) -> int:
-        table = self.db.table("executions")
-        table.insert(
-            {
-                "auction_id": auction_id,
-                "agent": agent,
-                "started_at": now(),
-                "finished_at": now(),
-                "status": status,
-                "tests_passed": None if tests_passed is None else int(tests_passed),
-                "tokens": tokens,
-                "cost_usd": cost_usd,
-                "detail": detail,
-            }
-        )
-        return int(table.last_pk or 0)
-
-    def record_verdict(self, auction_id: str, verdict: str) -> None:
-        """The user's verdict on the winner's work: accepted, rejected or undone."""
-        self.db.execute(
-            "UPDATE executions SET verdict = ? WHERE id = (SELECT max(id) FROM executions "
-            "WHERE auction_id = ?)",
-            [verdict, auction_id],
         )
 
     def record_application(self, auction_id: str, repo: str, applied: Any, patch: bytes) -> int:

@@ -43,9 +43,14 @@ def _containers(docker_client: Any, *, in_use: bool) -> list[Container]:
     return [c for c in found if owner_alive(c.labels.get(OWNER)) == in_use]
 
 
-def prune() -> int:
-    """Remove the sandbox containers whose owner process is gone; returns how many."""
+def prune(*, this_host_only: bool = False) -> int:
+    """Remove the sandbox containers whose owner process is gone; returns how many.
+    ``this_host_only``: leave those another machine made (a shared daemon) alone, as the
+    clean-up before each job does."""
     leftovers = _containers(client(), in_use=False)
+    if this_host_only:
+        host = socket.gethostname() + ":"
+        leftovers = [c for c in leftovers if c.labels.get(OWNER, "").startswith(host)]
     for container in leftovers:
         container.remove(force=True)
     return len(leftovers)

@@ -31,6 +31,8 @@ DIFF = (
     "--no-textconv --no-color --src-prefix=a/ --dst-prefix=b/ HEAD"
 )
 PATCH_FILE = "/tmp/.sale-tui-work.patch"
+MAX_PATCH_BYTES = 100_000_000
+"""The largest diff brought back: past it the work is refused, not read whole into memory."""
 
 
 @dataclass
@@ -72,7 +74,13 @@ class Workspace:
         """Everything changed in the sandbox since the snapshot, as a binary git diff."""
         if self.box is None:
             raise SandboxError("the workspace is not open")
-        return self.box.read_bytes(DIFF)
+        patch = self.box.read_bytes(f"{DIFF} | head -c {MAX_PATCH_BYTES + 1}")
+        if len(patch) > MAX_PATCH_BYTES:
+            raise SandboxError(
+                f"the work's diff is over {MAX_PATCH_BYTES // 1_000_000} MB",
+                fix="keep generated or downloaded files out of the repo (.gitignore them)",
+            )
+        return patch
 
     def apply(self, patch: bytes) -> CommandResult:
         """Apply a patch made by ``patch()`` to this workspace's snapshot."""

@@ -4,11 +4,13 @@ share of auctions a cheaper agent won as the memory grew."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
@@ -46,7 +48,12 @@ class CostsPane(Vertical):
         except Exception as error:
             app.report_from_worker(error, "reading the costs failed")
             return
-        app.call_from_thread(self._fill, *data)
+        app.call_from_thread(self._fill_if_shown, *data)
+
+    def _fill_if_shown(self, *data: Any) -> None:
+        """The read can finish while the app is closing: then there is nothing to fill."""
+        with contextlib.suppress(NoMatches):
+            self._fill(*data)
 
     def _fill(
         self,

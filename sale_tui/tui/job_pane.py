@@ -12,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionLis
 from textual.widgets.selection_list import Selection
 
 from sale_tui.errors import UsageError
+from sale_tui.jobs import job_problem
 from sale_tui.render import safe
 from sale_tui.tui.services import AgentStatus, RepoStatus, SandboxStatus
 
@@ -162,6 +163,9 @@ class JobPane(VerticalScroll):
         text = self.query_one("#request", RequestArea).text.strip()
         if not text:
             raise UsageError("the request is empty", fix="type what should be done, then ctrl+r")
+        too_long = job_problem(text)
+        if too_long is not None:
+            raise too_long
         chosen = list(self.query_one("#agents", SelectionList).selected)
         if not chosen:
             raise UsageError("no agent chosen", fix="tick at least one ready agent")

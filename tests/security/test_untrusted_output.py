@@ -137,6 +137,8 @@ def test_bad_input_gets_one_line_with_the_fix(tmp_path: Path) -> None:
     empty = run_cli("do", "   ", "--repo", str(make_repo(tmp_path / "repo")))
     assert empty.returncode == 2 and "the job is empty" in empty.stderr
     assert len(empty.stderr.strip().splitlines()) == 1
+    long = run_cli("auction", "Fix it. " + "Detail. " * 5000, "--repo", str(tmp_path / "repo"))
+    assert long.returncode == 2 and "the job is 40 KB (about 10,002 tokens)" in long.stderr
     lots = run_cli("config", "show", env={"SALE_TUI__SANDBOX__MEMORY": "lots"})
     assert lots.returncode == 2 and "sandbox.memory" in lots.stderr and "'lots'" in lots.stderr
     assert len(lots.stderr.strip().splitlines()) == 1
