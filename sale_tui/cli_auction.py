@@ -95,6 +95,7 @@ def auction_command(
     summary = summarize(repo.resolve())
     announce_repo_config(repo.resolve())
     runner = build_runner(names, repo.resolve())
+    require_job(job, runner.agents)
     final, scored = stream_auction(
         runner,
         runner.run(

@@ -42,11 +42,13 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 _announced: set[Path] = set()
 
 
-def require_job(text: str) -> None:
-    """Refuse a job no auction should run (empty, or too long to send to every call)."""
+def require_job(text: str, agents: Iterable[Any] = ()) -> None:
+    """Refuse a job no auction should run: empty, too long to send to every call, or too
+    long for every agent's context (``agents``: the runner's, once built)."""
     from sale_tui.jobs import job_problem
 
-    problem = job_problem(text)
+    windows = [getattr(getattr(a.model, "agent", None), "context", None) for a in agents]
+    problem = job_problem(text, max((w for w in windows if w), default=None))
     if problem is not None:
         raise problem
 

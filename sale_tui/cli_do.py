@@ -106,6 +106,7 @@ def do_command(
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
     announce_repo_config(root)
     runner = build_runner(names, root)
+    require_job(job, runner.agents)
     pipeline = JobPipeline(runner, request)
     events = pipeline.run()
     # The auction part prints as `sale-tui auction` does; stream_auction stops at its end.

@@ -26,16 +26,26 @@ job billed 770,000 auction tokens), and it must leave the smaller agents' contex
 Longer detail belongs in a file of the repo, named in the job."""
 
 
-def job_problem(text: str) -> UsageError | None:
-    """Why ``text`` cannot be a job (with the fix), or None."""
+def job_problem(text: str, largest_context: int | None = None) -> UsageError | None:
+    """Why ``text`` cannot be a job (with the fix), or None. With ``largest_context`` (tokens,
+    the roster's largest window), a job may also take at most a quarter of it: the rest is
+    the prompt, the repo summary, past plans and the bid itself."""
     if not text.strip():
         return UsageError("the job is empty", fix='say what to do, e.g. "Fix the failing test"')
     size = len(text.encode("utf-8", errors="replace"))
+    tokens = size // 4  # the usual estimate for English and code
+    fix = "put the detail in a file of the repo and name that file in the job"
     if size > MAX_JOB_BYTES:
         return UsageError(
-            f"the job is {size // 1000} KB (about {size // 4:,} tokens), over the "
+            f"the job is {size // 1000} KB (about {tokens:,} tokens), over the "
             f"{MAX_JOB_BYTES // 1000} KB a job may be: every bid and every juror reads it whole",
-            fix="put the detail in a file of the repo and name that file in the job",
+            fix=fix,
+        )
+    if largest_context and tokens > largest_context // 4:
+        return UsageError(
+            f"the job is about {tokens:,} tokens, over a quarter of the largest context among "
+            f"the agents ({largest_context:,} tokens): no agent would have room to plan",
+            fix=fix + ", or add an agent with a larger context",
         )
     return None
 

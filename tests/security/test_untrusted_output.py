@@ -185,3 +185,17 @@ def test_ctrl_c_at_a_question_exits_130(tmp_path: Path) -> None:
     assert process.wait(timeout=20) == 130
     os.close(main)
     assert git(repo, "status", "--porcelain").strip() == "M calc.py"  # nothing else changed
+
+
+def test_a_job_too_long_for_every_agents_context_is_refused_with_the_numbers(
+    tmp_path: Path, isolated_home: Path, with_smollm: Path
+) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text(
+        '[[agents]]\nname = "tiny"\nmodel = "sale-local/smollm2-135m"\n'
+    )
+    repo = make_repo(tmp_path / "repo")
+    refused = run_cli("auction", "Fix it. " + "Detail. " * 2500, "--repo", str(repo))
+    assert refused.returncode == 2, refused.stderr
+    assert "about 5,002 tokens, over a quarter of the largest context" in refused.stderr
+    assert "(4,096 tokens)" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
