@@ -41,7 +41,10 @@ def print_patch(patch: bytes) -> None:
     from sale_tui import patches
 
     shown, left_out = 0, []
-    for file in patches.split(patch) or [patches.FilePatch("?", patch, (), b"")]:
+    before = patches.preamble(patch)  # shown too: git applies what it can parse in it
+    if before.strip():
+        out.print(before[:SHOWN_PATCH_BYTES].decode(errors="replace"), end="", markup=False)
+    for file in patches.split(patch):
         text = file.header + b"".join(file.hunks)
         blob = text.find(b"\nGIT binary patch\n")
         if blob >= 0:

@@ -30,8 +30,8 @@ from sale_tui import paths, trust
 from sale_tui.errors import ConfigError
 
 ENV_PREFIX = "SALE_TUI__"
-DOCKER_SIZE = r"^[0-9]+[bkmgBKMG]?$"
-"""A size as Docker takes it: bytes, or a number with b, k, m or g."""
+DOCKER_SIZE = r"^[0-9]+(\.[0-9]+)?\s*([bkmgtBKMGT][bB]?)?$"
+"""A size as Docker takes it: bytes, or a number with b, k, m, g or t (1g, 1.5g, 512mb)."""
 
 
 class _Section(BaseModel):
@@ -72,8 +72,9 @@ class ModelCallConfig(_Section):
     retry_wait_s: float = Field(default=1.0, ge=0)
     """First back-off wait in seconds; doubles on every retry."""
     timeout_s: float = Field(default=120.0, gt=0)
-    """The most one hosted model call may take, in seconds, its retries and waits included:
-    a deadline kept on the host, so a provider that hangs or trickles bytes ends there.
+    """The most one hosted model call may wait, in seconds, its retries and waits included:
+    a deadline kept on the host, so a provider that hangs or trickles bytes ends there. A
+    streamed answer that keeps coming has it anew after each piece (10 times it in all).
     Local models are not cut off by it (they stop when you stop them)."""
 
 

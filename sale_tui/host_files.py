@@ -21,11 +21,16 @@ from sale_tui.paths import REPO_CONFIG_NAME
 # as the file systems of macOS and Windows are.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(re.escape(REPO_CONFIG_NAME), re.I), "sale-tui's config"),
-    (re.compile(r"\.git.*", re.I), "git's settings: filters, submodule URLs, ignores, CI"),
+    # .gitignore and .gitkeep change what git shows, not what runs: ordinary work
+    (re.compile(r"\.git(?!ignore$|keep$).*", re.I), "git's settings: filters, submodules, CI"),
     (re.compile(r"\.(husky|githooks|lefthook(\.ya?ml)?)", re.I), "git hooks"),
-    (re.compile(r"lefthook\.ya?ml|\.pre-commit-config\.yaml", re.I), "git hooks"),
-    (re.compile(r"\.envrc", re.I), "direnv, which runs it on cd"),
-    (re.compile(r"\.(vscode|idea)", re.I), "an editor's tasks and settings"),
+    (
+        re.compile(r"lefthook(-local)?\.ya?ml|\.pre-commit-config\.yaml|\.overcommit\.yml", re.I),
+        "git hooks",
+    ),
+    (re.compile(r"\.envrc|\.?mise\.toml", re.I), "a shell hook that runs on cd"),
+    (re.compile(r"\.(vscode|idea|cursor|devcontainer)", re.I), "an editor's tasks and settings"),
+    (re.compile(r"\.claude|\.mcp\.json", re.I), "a coding agent's hooks and tools"),
 )
 
 

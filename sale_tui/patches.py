@@ -13,7 +13,47 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_FILE = re.compile(rb"^diff --git a/(.+?) b/(.+)$", re.MULTILINE)
+# Git writes a name plain (`a/x`) or C-quoted (`"a/\\001x"`) when it holds odd bytes.
+_QUOTED = rb'"(?:[^"\\\n]|\\.)*"'
+_FILE = re.compile(
+    rb"^diff --git (" + _QUOTED + rb"|a/.+?) (" + _QUOTED + rb"|b/.+)$", re.MULTILINE
+)
+
+
+def unquote(name: bytes) -> bytes:
+    """A path as git writes it in a patch header: plain, or C-quoted (``"\\303\\274/x"``)."""
+    if not (name.startswith(b'"') and name.endswith(b'"') and len(name) >= 2):
+        return name
+    escapes = dict(zip(b'nt"\\abfrv', b'\n\t"\\\a\b\f\r\v', strict=True))
+    body, out, i = name[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i : i + 1]
+        if char == b"\\" and i + 1 < len(body):
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(48 <= c <= 55 for c in octal):
+                out.append(int(octal, 8))
+                i += 4
+                continue
+            out.append(escapes.get(body[i + 1], body[i + 1]))
+            i += 2
+            continue
+        out += char
+        i += 1
+    return bytes(out)
+
+
+def header_paths(section: bytes) -> tuple[str, str]:
+    """(old path, new path) of a file section's ``diff --git`` line, unquoted, without a/ b/."""
+    found = _FILE.match(section)
+    assert found is not None
+    old, new = (unquote(part)[2:].decode(errors="replace") for part in found.groups())
+    return old, new
+
+
+def preamble(patch: bytes) -> bytes:
+    """Whatever comes before the first file section (nothing, in a patch git made)."""
+    first = _FILE.search(patch)
+    return patch if first is None else patch[: first.start()]
 
 
 @dataclass(frozen=True)
@@ -35,7 +75,7 @@ def split(patch: bytes) -> list[FilePatch]:
     files = []
     for begin, end in zip(starts, [*starts[1:], len(patch)], strict=True):
         section = patch[begin:end]
-        path = _FILE.match(section).group(2).decode(errors="replace")  # type: ignore[union-attr]
+        path = header_paths(section)[1]
         first_hunk = section.find(b"\n@@ ")
         is_binary = b"\nGIT binary patch\n" in section or b"\nBinary files " in section
         if first_hunk < 0 or is_binary:
@@ -53,13 +93,12 @@ def split(patch: bytes) -> list[FilePatch]:
 
 def drop(patch: bytes, paths: Iterable[str]) -> bytes:
     """The patch without the files whose old or new path is in ``paths``."""
-    unwanted = {path.encode() for path in paths}
+    unwanted = set(paths)
     starts = [m.start() for m in _FILE.finditer(patch)]
-    kept = []
+    kept = [preamble(patch)]
     for begin, end in zip(starts, [*starts[1:], len(patch)], strict=True):
         section = patch[begin:end]
-        names = _FILE.match(section).groups()  # type: ignore[union-attr]
-        if not unwanted.intersection(names):
+        if not unwanted.intersection(header_paths(section)):
             kept.append(section)
     return b"".join(kept)
 

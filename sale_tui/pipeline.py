@@ -11,6 +11,7 @@ the execution as interrupted; the user's repo is never touched before ``apply``.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Collection, Generator
 from contextlib import closing
@@ -22,6 +23,7 @@ from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, ru
 from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import rank_key
+from sale_tui.errors import SandboxError
 from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
 from sale_tui.jobs import detect_test_command
 from sale_tui.repo import Snapshot, apply_patch, snapshot, summarize
@@ -135,7 +137,8 @@ class JobPipeline:
         request = self.request
         # What a run killed outright left behind: its rows say so, its containers go.
         self.runner.memory.reconcile()
-        prune(this_host_only=True)
+        with contextlib.suppress(SandboxError):  # no Docker: the sandbox says so when needed
+            prune(this_host_only=True)
         job = Job(request.text, request.kind, request.repo_summary)
         auction = self.runner.run(
             job, budget_usd=request.budget_usd, repo=str(request.root), commit=request.snapshot.head

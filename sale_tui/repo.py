@@ -25,7 +25,7 @@ from typing import Literal
 
 import git
 
-from sale_tui import host_files, repo_files
+from sale_tui import host_files, patches, repo_files
 from sale_tui.errors import RepoError, UsageError
 
 SUMMARY_FILES = 200
@@ -183,30 +183,11 @@ def patch_paths(root: Path, patch: bytes) -> list[str]:
         if len(counts) == 3 and counts[2]:
             found[os.fsdecode(counts[2])] = None
     for match in _RENAMED_FROM.finditer(patch):
-        found[os.fsdecode(_unquote(match.group(1)))] = None
+        found[os.fsdecode(patches.unquote(match.group(1)))] = None
+    for section in patches.split(patch):  # both names of every `diff --git` line, too
+        for name in patches.header_paths(section.header):
+            found[name] = None
     return list(found)
-
-
-def _unquote(name: bytes) -> bytes:
-    """A path as git writes it in a patch header: plain, or C-quoted (``"\\303\\274/x"``)."""
-    if not (name.startswith(b'"') and name.endswith(b'"') and len(name) >= 2):
-        return name
-    escapes = dict(zip(b'nt"\\abfrv', b'\n\t"\\\a\b\f\r\v', strict=True))
-    body, out, i = name[1:-1], bytearray(), 0
-    while i < len(body):
-        char = body[i : i + 1]
-        if char == b"\\" and i + 1 < len(body):
-            octal = body[i + 1 : i + 4]
-            if len(octal) == 3 and all(48 <= c <= 55 for c in octal):
-                out.append(int(octal, 8))
-                i += 4
-                continue
-            out.append(escapes.get(body[i + 1], body[i + 1]))
-            i += 2
-            continue
-        out += char
-        i += 1
-    return bytes(out)
 
 
 def commit_message(title: str, trailers: Mapping[str, str]) -> str:

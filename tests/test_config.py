@@ -147,3 +147,10 @@ def test_a_config_that_is_not_utf8_names_the_file_and_the_fix(tmp_path: Path) ->
         load_settings(user_file=bad, environ={})
     assert str(bad) in caught.value.message and "not UTF-8" in caught.value.message
     assert caught.value.fix == "save the file as UTF-8"
+
+
+def test_sandbox_sizes_take_what_docker_takes_and_refuse_the_rest() -> None:
+    for size in ("1g", "1.5g", "512mb", "1073741824", "2G"):
+        assert load_settings(environ={"SALE_TUI__SANDBOX__MEMORY": f'"{size}"'}).sandbox.memory
+    with pytest.raises(ConfigError, match=r"sandbox\.memory"):
+        load_settings(environ={"SALE_TUI__SANDBOX__MEMORY": "lots"})

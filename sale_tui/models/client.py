@@ -134,6 +134,10 @@ def environment_problem(model: str) -> SaleError | None:
     return None
 
 
+STREAM_CAP = 10
+"""A streamed hosted answer may take at most this many times ``models.timeout_s`` in all."""
+
+
 class LiteLLMModel:
     """A roster agent's model behind the ``Model`` protocol; every call goes through litellm."""
 
@@ -244,18 +248,24 @@ class LiteLLMModel:
     def _call_by(
         self, deadline: float, request: dict[str, Any], on_text: Callable[[str], None] | None
     ) -> Any:
-        """``_call`` that gives up at ``deadline``; a call given up on shows no more text."""
+        """``_call`` that gives up at ``deadline``; a call given up on shows no more text. Text
+        streaming in moves the deadline to ``timeout_s`` after the latest piece (a long answer
+        that keeps coming is not cut), up to ``STREAM_CAP`` times ``timeout_s`` in all."""
         live = threading.Event()
         live.set()
+        timeout_s = self.call_config.timeout_s
+        latest = [deadline]
+        cap = time.monotonic() + STREAM_CAP * timeout_s
 
         def show(delta: str) -> None:
             if live.is_set() and on_text is not None:
+                latest[0] = min(max(latest[0], time.monotonic() + timeout_s), cap)
                 on_text(delta)
 
         remaining = max(deadline - time.monotonic(), 0.1)
         try:
             return within(
-                deadline,
+                lambda: latest[0],
                 lambda: self._call({**request, "timeout": remaining}, show if on_text else None),
             )
         finally:

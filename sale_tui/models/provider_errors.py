@@ -54,12 +54,13 @@ class DeadlinePassed(Exception):
     """A hosted call did not complete by its deadline (a hung or trickling provider)."""
 
 
-def within(deadline: float, call: Callable[[], Any]) -> Any:
-    """``call()`` in a daemon thread, waited for until ``deadline`` (monotonic) or the user's
-    stop. httpx's timeouts are per read, so a provider that trickles a byte every few seconds
-    would never time out, and a blocking read would hold Ctrl-C until it returned; here the
-    caller's thread only waits on an event, so both end on time. A call given up on finishes
-    (or hangs) in its own thread, which dies with the process."""
+def within(deadline: Callable[[], float], call: Callable[[], Any]) -> Any:
+    """``call()`` in a daemon thread, waited for until ``deadline()`` (monotonic; it may move
+    while the call streams) or the user's stop. httpx's timeouts are per read, so a provider
+    that trickles a byte every few seconds would never time out, and a blocking read would
+    hold Ctrl-C until it returned; here the caller's thread only waits on an event, so both
+    end on time. A call given up on finishes (or hangs) in its own thread, which dies with
+    the process."""
     outcome: dict[str, Any] = {}
     finished = threading.Event()
 
@@ -74,7 +75,7 @@ def within(deadline: float, call: Callable[[], Any]) -> Any:
     threading.Thread(target=work, name="hosted-model-call", daemon=True).start()
     while not finished.wait(0.1):
         raise_if_stopped()
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline():
             raise DeadlinePassed()
     if "error" in outcome:
         raise outcome["error"]

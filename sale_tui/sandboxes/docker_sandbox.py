@@ -169,15 +169,10 @@ class DockerSandbox:
                 pass  # drain tar's output until it exits
         finally:
             raw.close()
-        for _ in range(100):
-            state = api.exec_inspect(exec_id)
-            if not state["Running"]:
-                break
-            time.sleep(0.05)
-        if state["ExitCode"] != 0:
+        code = exit_code_of(api, exec_id)
+        if code != 0:
             raise SandboxError(
-                f"could not unpack files into the sandbox at {path} "
-                f"(tar exited {state['ExitCode']})",
+                f"could not unpack files into the sandbox at {path} (tar exited {code})",
                 fix="is the snapshot larger than the sandbox's work_size?",
             )
 
@@ -277,7 +272,10 @@ class DockerSandbox:
         code = f"$(cat {log}.rc 2>/dev/null || echo 137)"
         script = f"cat {log} 2>/dev/null; printf '\\n{done} %s\\n' \"{code}\""
         for _ in range(READ_BACK_TRIES):
-            streamed = self._stream(script, workdir, None)
+            try:
+                streamed = self._stream(script, workdir, None, deadline=time.monotonic() + 30)
+            except OutputHeldOpen:  # a `cat` of our own log that never ends: try again
+                continue
             found = split_sentinel(streamed, done)
             if found is not None:
                 return found
@@ -328,9 +326,10 @@ class DockerSandbox:
                 on_output(rest.decode(errors="replace"))
         return bytes(received)
 
-    def read_bytes(self, command: str) -> bytes:
+    def read_bytes(self, command: str, timeout_s: float = 300.0) -> bytes:
         """The full stdout of a command (no cap): for diffs and archives. The command must be
-        safe to repeat: when Docker drops the output (see ``run``), it runs again."""
+        safe to repeat: when Docker drops the output (see ``run``), it runs again. It must end
+        within ``timeout_s`` (the host's deadline), or this is a ``SandboxError``."""
         sentinel = f"__sale_tui_done_{secrets.token_hex(4)}__".encode()
         # braces and a newline: a command ending in a comment or `&` still gets the sentinel
         script = f"{{ {command}\n}} && printf %s {sentinel.decode()}"
@@ -345,8 +344,13 @@ class DockerSandbox:
                 )["Id"]  # fmt: skip
             connection = api.exec_start(exec_id, socket=True)
             try:
-                for stream, payload in frames(connection._sock, None):
+                for stream, payload in frames(connection._sock, time.monotonic() + timeout_s):
                     (stderr if stream == 2 else stdout).extend(payload)
+            except OutputHeldOpen:
+                raise SandboxError(
+                    f"a sandbox command did not finish in {timeout_s:g} s: {command[:80]}",
+                    fix="run the job again; the work may hold a process or a file git waits on",
+                ) from None
             finally:
                 connection.close()
             exit_code = exit_code_of(api, exec_id)

@@ -51,9 +51,14 @@ def prune(*, this_host_only: bool = False) -> int:
     if this_host_only:
         host = socket.gethostname() + ":"
         leftovers = [c for c in leftovers if c.labels.get(OWNER, "").startswith(host)]
+    removed = 0
     for container in leftovers:
-        container.remove(force=True)
-    return len(leftovers)
+        try:
+            container.remove(force=True)
+            removed += 1
+        except docker.errors.APIError:  # gone already: another job's clean-up was first
+            pass
+    return removed
 
 
 def status(image: str = DEFAULT_IMAGE) -> dict[str, Any]:

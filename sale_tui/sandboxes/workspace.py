@@ -27,7 +27,8 @@ BASELINE = (
 # The work tree's .git/config is the agent's to change: the flags pin what the diff looks like
 # (no external diff or textconv driver, plain a/ b/ prefixes, quoted odd names).
 DIFF = (
-    "git add -A && git -c core.quotePath=true diff --cached --binary -M --no-ext-diff "
+    "git -c core.fsmonitor=false add -A && "
+    "git -c core.quotePath=true diff --cached --binary -M --no-ext-diff "
     "--no-textconv --no-color --src-prefix=a/ --dst-prefix=b/ HEAD"
 )
 PATCH_FILE = "/tmp/.sale-tui-work.patch"

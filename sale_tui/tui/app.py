@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from sale_tui.errors import SaleError, StopRequested
+from sale_tui.render import safe
 from sale_tui.stopping import clear_stop, request_stop, stop_requested
 from sale_tui.tui.auction_pane import AuctionPane
 from sale_tui.tui.costs_pane import CostsPane
@@ -26,6 +28,7 @@ from sale_tui.tui.job_pane import JobForm, JobPane
 from sale_tui.tui.messages import JobEnded, JobEventPosted
 from sale_tui.tui.review_pane import ReviewPane
 from sale_tui.tui.services import RepoStatus, SandboxStatus, Services, default_services
+from sale_tui.untrusted_text import inert
 
 if TYPE_CHECKING:
     from sale_tui.memory import AuctionMemory
@@ -110,6 +113,21 @@ class SaleApp(App[None]):
             if self.memory is None:
                 self.memory = self.services.open_memory()
             yield self.memory
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notice is plain, inert text: most carry a path, a provider's message or
+        sandbox output, and a ``[/]`` in one would take the app down as markup."""
+        super().notify(
+            inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def report_from_worker(self, error: Exception, what: str) -> None:
         """A worker failed: one line, with the fix when there is one; the app carries on."""
@@ -314,7 +332,7 @@ class SaleApp(App[None]):
         pipeline = message.pipeline
         execution = self.query_one(ExecutionPane)
         if message.error:
-            execution.end(f"[red]error[/]: {message.error}")
+            execution.end(f"[red]error[/]: {safe(message.error)}")
             self.notify(message.error, title="Job failed", severity="error", timeout=15)
         elif message.stopped:
             execution.end("stopped: nothing applied, the record is kept")

@@ -28,6 +28,7 @@ from sale_tui.auction.events import (
     WinnerChosen,
 )
 from sale_tui.render import event_line, safe
+from sale_tui.untrusted_text import inert
 
 FIXED = ("agent", "$/M", "tok", "H")
 SCORES = ("C", "V", "C−V")
@@ -49,11 +50,12 @@ class PlanScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="plan-box"):
             yield Static(
-                f"[bold]{self.bid.agent}[/] · {self.bid.round} plan · {self.bid.tokens} tokens "
-                f"· ${self.bid.cost_usd:.7f}   [dim](Esc to close)[/]"
+                f"[bold]{safe(self.bid.agent)}[/] · {self.bid.round} plan · "
+                f"{self.bid.tokens} tokens · ${self.bid.cost_usd:.7f}   [dim](Esc to close)[/]"
             )
             with VerticalScroll():
-                yield Markdown(self.bid.text)
+                # inert, and no link opens: the plan is a model's text
+                yield Markdown(inert(self.bid.text), open_links=False)
 
 
 class AuctionPane(Vertical):

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
 from sale_tui.render import bids_table, safe
+from sale_tui.untrusted_text import inert
 
 if TYPE_CHECKING:
     from sale_tui.auction.events import ScoredBid
@@ -164,11 +166,11 @@ class HistoryPane(Vertical):
             table.add_row(
                 row["id"][:6],
                 (row["started_at"] or "")[5:16].replace("T", " "),
-                row["winner"] or "—",
+                Text(inert(row["winner"] or "—")),
                 row["outcome"] or row["status"],
                 f"{row['auction_usd']:.6f}",
                 f"{row['work_usd']:.6f}",
-                (row["job"] or "")[:80],
+                Text(inert((row["job"] or "")[:80])),  # a str cell would be read as markup
                 key=row["id"],
             )
         more = " (newest shown)" if len(rows) == LIMIT else ""

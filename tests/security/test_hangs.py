@@ -8,6 +8,7 @@ CLI for Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -54,6 +55,13 @@ def misbehaving(kind: str) -> Iterator[tuple[str, list[float]]]:
                         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
                     )
                     return
+                if kind == "slow-stream":  # a whole SSE chunk every second, 5 in all
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+                    for n in range(5):
+                        time.sleep(1)
+                        conn.sendall(_sse({"role": "assistant", "content": f"part{n} "}, None))
+                    conn.sendall(_sse({}, "stop") + b"data: [DONE]\n\n")
+                    return
                 if kind == "trickle":
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{")
                 while not done.wait(0.5):
@@ -76,6 +84,17 @@ def misbehaving(kind: str) -> Iterator[tuple[str, list[float]]]:
     finally:
         done.set()
         listener.close()
+
+
+def _sse(delta: dict[str, str], finish: str | None) -> bytes:
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "fake",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n".encode()
 
 
 def hosted(api_base: str, **config: float) -> LiteLLMModel:
@@ -105,6 +124,15 @@ def test_a_stalled_provider_ends_at_one_deadline_with_one_request(
             )
         took = time.monotonic() - started
     assert took < 6, took  # was: never (trickle), 6 requests in 43 s (hang)
+    assert len(arrivals) == 1
+
+
+def test_a_long_answer_that_keeps_streaming_is_not_cut() -> None:
+    with misbehaving("slow-stream") as (api_base, arrivals):
+        model = hosted(api_base, timeout_s=2, retries=0)
+        shown: list[str] = []
+        reply = model.complete([{"role": "user", "content": "hi"}], on_text=shown.append)
+    assert "".join(shown) == reply.text == "part0 part1 part2 part3 part4 "  # 5 s > timeout_s
     assert len(arrivals) == 1
 
 

@@ -118,3 +118,36 @@ def test_the_replayed_attack_gives_the_next_sandbox_no_network(tmp_path: Path) -
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.split()[0] == "lo" and "eth0" not in ran.stdout
     assert "not trusted" in ran.stderr
+
+
+def test_quoted_names_are_listed_shown_and_left_out_as_git_reads_them(tmp_path: Path) -> None:
+    from sale_tui import patches
+
+    repo = make_repo(tmp_path / "repo")
+    odd = "\x01odd/conftest.py"  # git quotes it, and sorts it first
+    patch = patch_writing(repo, tmp_path, {odd: "import os\n", "ü/.envrc": "x\n", "a.py": "1\n"})
+    assert b'diff --git "a/\\001odd/conftest.py"' in patch
+    assert [f.path for f in patches.split(patch)] == [odd, "a.py", "ü/.envrc"]
+    assert patches.preamble(patch) == b""
+    kept = patches.drop(patch, ["ü/.envrc"])
+    assert [f.path for f in patches.split(kept)] == [odd, "a.py"]
+    apply_patch(repo, kept, snapshot(repo), mode="worktree")
+    assert (repo / odd).exists() and not (repo / "ü").exists()
+
+
+def test_a_header_that_renames_without_saying_so_still_counts(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".envrc").write_text("export SAFE=1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "envrc")
+    work = tmp_path / "work"
+    shutil.copytree(repo, work)
+    git(work, "mv", ".envrc", "foo")
+    real = git(work, "diff", "--cached", "-M", "--binary").encode()
+    bare = b"".join(
+        line for line in real.splitlines(keepends=True)
+        if not line.startswith((b"similarity", b"rename "))
+    )  # fmt: skip
+    with pytest.raises(RepoError):  # refused as protected, or as a patch git cannot read
+        apply_patch(repo, bare, snapshot(repo), mode="worktree")
+    assert (repo / ".envrc").exists()
