@@ -140,7 +140,10 @@ async def test_a_protected_file_in_the_work_starts_unchecked_and_is_not_applied(
         hunks = app.query_one("#hunks", SelectionList)
         options = [hunks.get_option_at_index(i) for i in range(hunks.option_count)]
         envrc = next(o for o in options if o.value.startswith(".envrc"))
-        assert "⚠ a shell hook that runs on cd" in str(envrc.prompt) and envrc.value not in hunks.selected
+        assert (
+            "⚠ a shell hook that runs on cd" in str(envrc.prompt)
+            and envrc.value not in hunks.selected
+        )
         await pilot.press("w")
         await pilot.pause()
         assert "applied" in text_of(app.query_one("#review-status", Static))
