@@ -82,9 +82,11 @@ def command_script(command: str, *, timeout: float, cap: int, sentinel: str, log
     # The clean-up runs on the pipe's writing side, after the command: a process left
     # behind holding the pipe would keep `head` and `cat`, and so this exec, waiting.
     # `head` writes through stdio, which holds 4 KB back on a pipe: stdbuf lets the output
-    # stream as it comes (plain `head` where an image has no stdbuf).
-    head = f"{{ stdbuf -o0 head -c {cap + 1} 2>/dev/null || head -c {cap + 1}; }}"
+    # stream as it comes (plain `head` where an image has no stdbuf). Chosen with builtins, so
+    # no extra process counts against the sandbox's pids limit.
+    head = f"$unbuffered head -c {cap + 1}"
     script = (
+        "unbuffered=; command -v stdbuf >/dev/null && unbuffered='stdbuf -o0'; "
         f"rm -f {LOG_PREFIX}*; "  # the previous command's log, not needed any more
         f"{{ {{ timeout -s KILL {timeout:g} env {RUN_MARKER}={sentinel} "
         f"sh -c {shlex.quote(command)}; echo $? > {log}.rc; {kill_marked(sentinel)}; "
