@@ -24,9 +24,9 @@ def inside(root: Path, candidate: Path) -> Path | None:
     return resolved if resolved == base or base in resolved.parents else None
 
 
-def read_text(root: Path, relative: str | Path, limit: int = READ_LIMIT_BYTES) -> str | None:
-    """The first ``limit`` bytes of a regular file inside the repo, decoded leniently; None
-    for a file that is missing, not a regular file (a device, a FIFO), or outside the repo."""
+def read_bytes(root: Path, relative: str | Path, limit: int = READ_LIMIT_BYTES) -> bytes | None:
+    """The first ``limit`` bytes of a regular file inside ``root``; None for a file that is
+    missing, not a regular file (a device, a FIFO), or outside ``root``."""
     target = inside(root, root / relative)
     if target is None:
         return None
@@ -34,9 +34,15 @@ def read_text(root: Path, relative: str | Path, limit: int = READ_LIMIT_BYTES) -
         if not stat.S_ISREG(os.stat(target).st_mode):
             return None
         with open(target, "rb") as handle:
-            return handle.read(limit).decode("utf-8", errors="replace")
+            return handle.read(limit)
     except OSError:
         return None
+
+
+def read_text(root: Path, relative: str | Path, limit: int = READ_LIMIT_BYTES) -> str | None:
+    """``read_bytes``, decoded leniently."""
+    data = read_bytes(root, relative, limit)
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
 def walk(root: Path, limit: int = WALK_LIMIT_ENTRIES) -> Iterator[Path]:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from sale_tui import paths
+from sale_tui import paths, repo_files
 
 STORE_NAME = "trusted-configs.json"
 CONFIG_LIMIT_BYTES = 64_000
@@ -83,18 +82,9 @@ def read_repo_config(path: Path) -> RepoConfig:
     """Read a repo config once and check it against the store. It is ``unreadable`` (and never
     applied) when it is not a regular file inside its own folder (a link to ``~/.ssh/config``
     or ``/dev/zero`` is not read) or is larger than any config needs."""
-    folder = path.parent.resolve()
-    unreadable = RepoConfig(path, b"", "", "unreadable")
-    try:
-        resolved = path.resolve(strict=True)
-        if folder not in resolved.parents or not stat.S_ISREG(os.stat(resolved).st_mode):
-            return unreadable
-        with open(resolved, "rb") as handle:
-            data = handle.read(CONFIG_LIMIT_BYTES + 1)
-    except (OSError, RuntimeError):  # vanished, unreadable, or a link loop
-        return unreadable
-    if len(data) > CONFIG_LIMIT_BYTES:
-        return unreadable
+    data = repo_files.read_bytes(path.parent, path.name, CONFIG_LIMIT_BYTES + 1)
+    if data is None or len(data) > CONFIG_LIMIT_BYTES:
+        return RepoConfig(path, b"", "", "unreadable")
     sha = digest(data)
     recorded = _load().get(_key(path), {}).get("sha256")
     state: TrustState = (
