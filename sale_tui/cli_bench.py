@@ -136,6 +136,14 @@ def bench_run(
     results: Annotated[
         Path, typer.Option("--out", help="Folder for the results, plots and caches.")
     ] = Path("bench-results"),
+    agentic: Annotated[
+        bool,
+        typer.Option(
+            "--agentic",
+            help="Do each HumanEval/HotpotQA task as a repo job through the agent loop "
+            "(visible example tests, hidden grade) instead of one model call.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Route a task stream through several strategies; pass@1, $, largest-agent share.
@@ -167,6 +175,11 @@ def bench_run(
         total = (len(chosen) + len(training)) * len(runner.agents)
         work = bar.add_task("solving", total=total)
         auctions = bar.add_task("auctions", total=len(chosen) * passes, visible=bool(sale))
+        if agentic:
+            from sale_tui.benchmark.agentic import as_agentic
+
+            chosen = as_agentic(chosen, results / "repos", sandbox, HOTPOTQA)
+            training = as_agentic(training, results / "repos", sandbox, HOTPOTQA)
 
         def step(attempt: Any) -> None:
             label = f"{attempt.agent} {attempt.task}" if attempt else "cached"
@@ -211,6 +224,7 @@ def bench_run(
                 f"{row['overhead_token_share']:.0%}",
             )
         out.print(table)
+    _print_agent_runs(report.get("agent_runs", []))
     by_order: dict[str, list[bool]] = {}
     for item in report["routed"].get("sale+memory", []):
         by_order.setdefault(str(item["order"]), []).append(item["passed"])
@@ -223,3 +237,27 @@ def bench_run(
         f"saved: {results / 'results.json'}, plots {', '.join(str(p) for p in pictures)} "
         f"(outcomes cached in {results / 'outcomes.json'})"
     )
+
+
+def _print_agent_runs(runs: list[dict[str, Any]]) -> None:
+    """Agentic tasks: each agent's own runs (pass@1, checks, tokens, time, steps, stops)."""
+    if not runs:
+        return
+    table = Table(title="agent runs", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("group", "agent", "n", "pass@1", "95% CI", "checks", "tokens", "s", "steps"):
+        table.add_column(name, justify="left" if name in ("group", "agent") else "right")
+    table.add_column("stops")
+    for run in runs:
+        table.add_row(
+            run["group"],
+            run["agent"],
+            str(run["tasks"]),
+            f"{run['pass_at_1']:.2f}",
+            f"{run['ci_low']:.2f}–{run['ci_high']:.2f}",
+            f"{run['checks_passed']:.2f}",
+            str(run["median_tokens"]),
+            f"{run['median_seconds']:.0f}",
+            f"{run['median_steps']:g}",
+            ", ".join(f"{k} {v}" for k, v in run["stops"].items()),
+        )
+    out.print(table)

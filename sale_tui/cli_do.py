@@ -18,7 +18,7 @@ import typer
 from sale_tui.cli_common import announce_repo_config, ask, err, out, require_job
 from sale_tui.cli_sandbox import AllowProtected, consent_to_protected, print_patch
 from sale_tui.errors import UsageError
-from sale_tui.render import job_event_line, safe
+from sale_tui.render import changed_tests_warning, job_event_line, safe
 
 if TYPE_CHECKING:
     from sale_tui.pipeline import JobPipeline
@@ -176,7 +176,8 @@ def _finish(pipeline: JobPipeline, as_json: bool) -> None:
         f"{tests} · auction ${done.auction_cost_usd:.7f} ({done.auction_tokens} tokens) + "
         f"execution ${done.execution_cost_usd:.7f} ({done.execution_tokens} tokens) · "
         + " + ".join(f"{s:.0f} s {phase}" for phase, s in done.seconds.items())
-        + (f" · applied to {done.applied}" if done.applied else ""),
+        + (f" · applied to {done.applied}" if done.applied else "")
+        + (f"\n{changed_tests_warning(done.changed_tests)}" if done.changed_tests else ""),
         **dataclasses.asdict(done),
     )
     if not done.success:

@@ -61,6 +61,11 @@ class AgentConfig(_Section):
     """Whether the agent executes with the provider's native tool calls instead of the text
     action format. Default: true for hosted models litellm knows support function calling,
     false for local models (small models follow the text format better)."""
+    edit_format: Literal["whole", "diff"] | None = None
+    """How the agent changes files: ``whole`` (writes the whole file) or ``diff``
+    (search/replace blocks, whole files for new or short ones). Default: ``whole`` for local
+    models (aider's finding, and ours: small models cannot copy old lines exactly), ``diff``
+    for hosted ones."""
 
 
 class ModelCallConfig(_Section):

@@ -15,6 +15,8 @@ class TestsRan:
     command: str
     passed: bool
     output: str
+    changed_tests: tuple[str, ...] = ()
+    """The job's protected test files the work changed anyway: never a success."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class JobFinished:
     execution_tokens: int
     seconds: dict[str, float]
     """Wall time per phase: auction, execution, tests."""
+    changed_tests: tuple[str, ...] = ()
+    """Protected test files the work changed (then ``success`` is False)."""
 
 
 __all__ = ["Escalated", "JobFinished", "PatchReady", "TestsRan"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from sale_tui import repo_files
@@ -55,6 +56,34 @@ def infer_kind(job: str) -> str:
     if _QUESTION.search(job) and not _CHANGE.match(job.strip()):
         return "research"
     return "coding"
+
+
+_TEST_JOB = re.compile(
+    r"\b(tests?|specs?|fixtures?|conftest)\b.{0,40}\b(fix|add|update|change|rewrite|write|edit|"
+    r"remove|delete|rename|refactor|correct|extend)|\b(fix|add|update|change|rewrite|write|edit|"
+    r"remove|delete|rename|refactor|correct|extend)\b.{0,40}\b(tests?|specs?|fixtures?|conftest)\b",
+    re.IGNORECASE,
+)
+
+
+def is_test_file(path: Path) -> bool:
+    """A file that decides whether tests pass: test modules, conftest.py, anything in a
+    tests/ or test/ folder."""
+    name = path.name
+    return (
+        (name.startswith("test_") and name.endswith(".py"))
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(part in ("tests", "test") for part in path.parts[:-1])
+    )
+
+
+def protected_tests(paths: Iterable[str], job: str) -> tuple[str, ...]:
+    """Of the snapshot's ``paths``, the test files an agent may not change for this job: all
+    of them, unless the job asks for work on tests (then none: the user reviews the patch)."""
+    if _TEST_JOB.search(job):
+        return ()
+    return tuple(sorted(p for p in paths if is_test_file(Path(p))))
 
 
 def detect_test_command(root: Path) -> str | None:

@@ -23,10 +23,10 @@ from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, ru
 from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import rank_key
-from sale_tui.errors import SandboxError
+from sale_tui.errors import RepoError, SandboxError
 from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
-from sale_tui.jobs import detect_test_command
-from sale_tui.repo import Snapshot, apply_patch, snapshot, summarize
+from sale_tui.jobs import detect_test_command, protected_tests
+from sale_tui.repo import Snapshot, apply_patch, patch_paths, snapshot, summarize
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace, prune
 from sale_tui.sandboxes.environment import SandboxEnvironment
@@ -57,6 +57,8 @@ class JobRequest:
     max_steps: int = 20
     escalate: int = 0
     """When the work fails, hand the job to up to this many further bids, in score order."""
+    read_only: tuple[str, ...] = ()
+    """The job's tests: read-only to the agent, and a patch that changes them never succeeds."""
 
     @classmethod
     def for_repo(
@@ -71,17 +73,20 @@ class JobRequest:
         escalate: int = 0,
     ) -> JobRequest:
         """The job as both front ends build it: the repo's snapshot, its summary and, for
-        coding, its test command."""
+        coding, its test command and the test files that are read-only."""
+        code = snapshot(root, with_uncommitted=with_uncommitted)
+        coding = kind == "coding"
         return cls(
             text,
             kind,
             root,
-            snapshot(root, with_uncommitted=with_uncommitted),
+            code,
             summarize(root),
-            detect_test_command(root) if kind == "coding" else None,
+            detect_test_command(root) if coding else None,
             budget_usd,
             max_steps,
             escalate,
+            protected_tests(code.paths(), text) if coding else (),
         )
 
 
@@ -95,6 +100,8 @@ class JobPipeline:
     stopped: AgentStopped | None = None
     tests_passed: bool | None = None
     patch: bytes = b""
+    changed_tests: tuple[str, ...] = ()
+    """Read-only test files the patch changes anyway (through a shell command)."""
     applied: str | None = None
     attempts: list[str] = field(default_factory=list)
     """The agents that executed, in order."""
@@ -113,6 +120,8 @@ class JobPipeline:
         stopped = self.stopped
         if stopped is None:
             return False
+        if self.changed_tests:
+            return False  # passing by changing the tests is not doing the job
         if self.request.kind == "research":
             return (
                 stopped.reason == "finished"
@@ -178,7 +187,16 @@ class JobPipeline:
                     why = applied.output.strip()[-1500:]
                     return TestsRan(command, False, f"the work's patch does not apply: {why}")
             result = fresh.run(command)
-        return TestsRan(command, result.ok, result.output[-2000:])
+        return TestsRan(command, result.ok, result.output[-2000:], self.changed_tests)
+
+    def _changed_tests(self) -> tuple[str, ...]:
+        if not (self.request.read_only and self.patch.strip()):
+            return ()
+        try:
+            written = set(patch_paths(self.request.root, self.patch))
+        except RepoError:
+            return ()  # a broken patch fails its verification anyway
+        return tuple(path for path in self.request.read_only if path in written)
 
     def _budget_left(self) -> float | None:
         if self.request.budget_usd is None:
@@ -190,6 +208,8 @@ class JobPipeline:
 
     def _failure(self) -> str:
         stopped = self.stopped
+        if self.changed_tests:
+            return "it changed the job's tests: " + ", ".join(self.changed_tests)
         if self.tests_passed is False:
             return "the tests failed"
         if stopped is not None and stopped.reason != "finished":
@@ -200,11 +220,17 @@ class JobPipeline:
         request, runner = self.request, self.runner
         agent = next(a for a in runner.agents if a.name == scored.agent)
         self.attempts.append(agent.name)
-        self.stopped, self.tests_passed, self.patch = None, None, b""
+        self.stopped, self.tests_passed, self.patch, self.changed_tests = None, None, b"", ()
         # the roster entry behind the agent (LiteLLMModel keeps it): whether it uses tool calls
         roster_entry = getattr(agent.model, "agent", None)
         task = AgentTask(
-            request.text, scored.bid.text, request.kind, request.test_command, request.repo_summary
+            request.text,
+            scored.bid.text,
+            request.kind,
+            request.test_command,
+            request.repo_summary,
+            getattr(roster_entry, "edit_format", "diff"),
+            request.read_only,
         )
         settings = runner.settings
         box = SandboxLimits.from_config(settings.sandbox)
@@ -227,6 +253,7 @@ class JobPipeline:
                     yield step
                 self._lap("execution")
                 self.patch = ws.patch()
+                self.changed_tests = self._changed_tests()
             if request.test_command:
                 verdict = self._verify(box)
                 self.tests_passed = verdict.passed
@@ -249,7 +276,12 @@ class JobPipeline:
             tests_passed=self.tests_passed,
             tokens=stopped.tokens,
             cost_usd=stopped.cost_usd,
-            detail=f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason,
+            detail=(f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason)
+            + (
+                f"; changed the job's tests: {', '.join(self.changed_tests)}"
+                if self.changed_tests
+                else ""
+            ),
         )
 
     def apply(
@@ -307,4 +339,5 @@ class JobPipeline:
             auction_tokens=final.auction_tokens if final else 0,
             execution_tokens=self.execution_tokens,
             seconds=dict(self.seconds),
+            changed_tests=self.changed_tests,
         )

@@ -126,6 +126,14 @@ def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequ
     return table
 
 
+def changed_tests_warning(paths: tuple[str, ...]) -> str:
+    """The review's line for work that changed the job's tests (never a success)."""
+    return (
+        f"[red]⚠ the work changed the job's tests ({safe(', '.join(paths))}): "
+        "not counted as a success[/]"
+    )
+
+
 def job_event_line(event: object) -> str | None:
     """A one-line rich-markup description of a job's step, stop, test run or escalation."""
     from sale_tui.agents import AgentStopped, StepRan
@@ -142,7 +150,10 @@ def job_event_line(event: object) -> str | None:
             return f"[bold]agent stopped[/]: {safe(event.reason)} after {event.steps} steps"
         case TestsRan():
             verdict = "[green]passed" if event.passed else "[red]failed"
-            return f"tests {verdict}[/] ({safe(event.command)})"
+            line = f"tests {verdict}[/] ({safe(event.command)})"
+            if event.changed_tests:
+                line += f"\n{changed_tests_warning(event.changed_tests)}"
+            return line
         case Escalated():
             return (
                 f"[yellow]escalated[/] {safe(event.from_agent)} → {safe(event.to_agent)}: "

@@ -98,6 +98,11 @@ class Snapshot:
     files: int
     with_uncommitted: bool
 
+    def paths(self) -> list[str]:
+        """The regular files in the snapshot, relative to the repo root."""
+        with tarfile.open(fileobj=io.BytesIO(self.tar)) as tar:
+            return [member.name for member in tar.getmembers() if member.isfile()]
+
 
 def is_dirty(path: Path) -> bool:
     return open_repo(path).is_dirty(untracked_files=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
+from sale_tui.agents.loop import EditFormat
 from sale_tui.config import AgentConfig, Settings
 from sale_tui.errors import UnknownModelError, UsageError
 from sale_tui.models import weights
@@ -35,6 +36,8 @@ class Agent:
     local: LocalModel | None = None
     native_tools: bool = False
     """Execute with provider tool calls rather than the text action format."""
+    edit_format: EditFormat = "diff"
+    """``whole`` files or search/replace ``diff`` blocks (config.AgentConfig.edit_format)."""
 
     @property
     def price(self) -> float | None:
@@ -71,6 +74,7 @@ def _local_agent(spec: LocalModel, settings: Settings, config: AgentConfig | Non
         logprobs=True if config is None or config.logprobs is None else config.logprobs,
         local=spec,
         native_tools=bool(config and config.tool_calls),
+        edit_format=(config.edit_format if config and config.edit_format else "whole"),
     )
 
 
@@ -95,6 +99,7 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
         logprobs=_default_logprobs(config.model) if config.logprobs is None else config.logprobs,
         api_base=config.api_base,
         native_tools=bool(native_tools),
+        edit_format=config.edit_format or "diff",
     )
 
 

@@ -56,7 +56,13 @@ def test_view_edit_test_finish_fixes_the_bug(env: SandboxEnvironment) -> None:
     events = run(model, env)
     steps = [e for e in events if isinstance(e, StepRan)]
     assert [s.action.tool for s in steps if s.action] == ["view", "edit", "test", "finish"]
-    assert "   2|     return a - b" in steps[0].observation
+    # the small repo's files are in the first turn: viewing one again is answered shortly
+    assert (
+        "calc.py:\n```\ndef add(a, b):\n    return a - b\n```"
+        in (model.requests[0].messages[1]["content"])
+    )
+    assert steps[0].observation.startswith("calc.py has not changed since it was shown above")
+    assert "ACTION: edit calc.py" in steps[0].observation
     assert steps[1].observation.startswith("Edited calc.py")
     assert steps[2].observation.startswith("Tests PASSED")
     final = events[-1]
@@ -93,9 +99,9 @@ def test_new_files_and_shell_commands(env: SandboxEnvironment) -> None:
         "ACTION: finish added a test",
     )
     steps = [e for e in run(model, env) if isinstance(e, StepRan)]
-    assert steps[0].observation == "Created tests/test_new.py."
+    assert steps[0].observation.startswith("Created tests/test_new.py (2 lines).\n\nTests FAILED")
     assert "test_new.py" in steps[1].observation and "hi" in steps[1].observation
-    assert "calc.py:1:def add" in steps[2].observation
+    assert "calc.py:1: def add" in steps[2].observation
     assert b"new file mode" in env.workspace.patch()
 
 
@@ -142,7 +148,9 @@ def test_edits_survive_copied_line_numbers_and_wrong_indentation(
         "ACTION: finish done",
     )
     steps = [e for e in run(model, env) if isinstance(e, StepRan)]
-    assert steps[0].observation == "Edited calc.py: replaced 2 line(s) (indentation adjusted)."
+    assert steps[0].observation.startswith(
+        "Edited calc.py: replaced 2 line(s) (indentation adjusted).\n\nTests PASSED"
+    )
     assert "indentation adjusted" in steps[1].observation
     assert env.read("calc.py") == "def add(a, b):\n    return a + b + 0\n"
     assert steps[2].observation.startswith("Tests PASSED")
@@ -172,4 +180,4 @@ def test_an_agent_repeating_itself_is_stopped_as_stuck(env: SandboxEnvironment) 
     # request holds the reply once, with a note that it was sent again
     last = model.requests[-1].messages
     assert [m["content"] for m in last].count("ACTION: run echo again") == 1
-    assert "exactly the same action again" in last[-1]["content"]
+    assert "going in circles: the same step (run echo again) 2 times" in last[-1]["content"]

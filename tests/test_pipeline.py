@@ -114,6 +114,40 @@ def test_research_success_needs_citations_that_exist(tmp_path: Path) -> None:
     assert uncited.stopped and uncited.stopped.reason == "finished" and not uncited.success
 
 
+def test_work_that_changes_the_jobs_tests_is_never_a_success(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "tests").mkdir()
+    (repo / "tests" / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "tests")
+    cheat = (
+        "ACTION: write tests/test_calc.py\n```\ndef test_add():\n    pass\n```",
+        "ACTION: run sed -i 's/== 5/== -1/' tests/test_calc.py",  # the shell gets past write
+        "ACTION: finish the tests pass",
+    )
+    agents = [bidder("worker", 0.1, actions=cheat)]
+    runner = AuctionRunner(Settings(), agents, AuctionMemory(tmp_path / "m.db"), PromptLibrary())
+    request = JobRequest.for_repo("Fix add()", "coding", repo, with_uncommitted=False)
+    assert request.read_only == ("tests/test_calc.py",)
+    pipeline = JobPipeline(runner, request)
+    events = list(pipeline.run())
+    steps = [e for e in events if isinstance(e, StepRan)]
+    assert "is one of the job's tests" in steps[0].observation
+    verdict = next(e for e in events if isinstance(e, TestsRan))
+    assert verdict.passed and verdict.changed_tests == ("tests/test_calc.py",)
+    assert pipeline.tests_passed and not pipeline.success  # passing by changing the tests
+    assert pipeline.finished().changed_tests == ("tests/test_calc.py",)
+    status, detail = pipeline.runner.memory.db.execute(
+        "SELECT status, detail FROM executions WHERE auction_id = ?", [pipeline.auction_id]
+    ).fetchone()
+    assert status == "failure" and "changed the job's tests: tests/test_calc.py" in detail
+    # a job about the tests may change them
+    asked = JobRequest.for_repo("Fix the test for add()", "coding", repo, with_uncommitted=False)
+    assert asked.read_only == ()
+
+
 def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
     tmp_path: Path,
 ) -> None:

@@ -16,6 +16,8 @@ SAMPLE = {
     "plan": "PLAN-TEXT",
     "test_command": "TEST-COMMAND",
     "native_tools": False,
+    "edit_format": "whole",
+    "read_only": "tests/test_x.py",
     "pairs": [PlanPair("PAST-JOB", "a", "LOSING-PLAN", "b", "WINNING-PLAN", "success", 0.5)],
 }
 
@@ -58,6 +60,7 @@ def test_missing_role_and_bad_syntax_are_config_errors(tmp_path: Path) -> None:
 def test_execution_prompts_describe_the_action_format_the_loop_expects(role: str) -> None:
     library = PromptLibrary()
     common = {k: SAMPLE[k] for k in ("job", "plan", "test_command", "repo_summary")}
+    common |= {"edit_format": "diff", "read_only": ""}  # the loop passes these to both roles
     text_format = library.render(role, **common, native_tools=False)
     native = library.render(role, **common, native_tools=True)
     assert "ACTION: finish" in text_format

@@ -32,12 +32,16 @@ class CitationCheck:
     def ok(self) -> bool:
         return bool(self.good) and not self.bad
 
-    def feedback(self) -> str:
-        """What the agent is told when the answer cannot be accepted yet."""
+    def feedback(self, question: str = "", read: tuple[str, ...] = ()) -> str:
+        """What the agent is told when the answer cannot be accepted yet; ``read``: the
+        files it has viewed, the ones its citations should come from."""
         if not self.good and not self.bad:
+            files = f" You have read: {', '.join(read[-5:])}." if read else ""
+            again = f" The question: {question.strip()}" if question.strip() else ""
             return (
-                "Not finished: the answer cites no evidence. Cite every claim as path:line "
-                "(for example src/app.py:42), using lines you viewed or searched."
+                "Not finished: the answer cites no evidence. Reply "
+                "`ACTION: finish <the short answer> (<path>:<line>)`, citing the line numbers "
+                f"view showed for the lines that say it.{files}{again}"
             )
         return (
             "Not finished: these citations do not exist: "

@@ -3,37 +3,62 @@ limit stops it. A generator of events, like the auction, so front ends only rend
 
 Each step: ask the model for one action (a native tool call where the provider supports them,
 else the text format of ``actions``), run it against the ``Environment``, and feed the
-observation back. Research answers must cite ``path:line``; a finish whose citations do not
-exist is sent back (twice at most) before it is accepted. Older observations are shortened so small
-context windows last; every limit (steps, tokens, $, wall time) ends the run with its reason.
+observation back. The first turn already shows the files the job is about (``opening``); the
+messages stay bounded (``transcript``); a change to a file runs the tests at once, as aider's
+auto-test does; loops of any length are named, then stopped (``repeats``). Research answers
+must cite ``path:line``; a finish whose citations do not exist is sent back (twice at most),
+and a run near its step limit is told to answer. Every limit (steps, tokens, $, wall time)
+ends the run with its reason.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeAlias
 
-from sale_tui.agents import environment as tools
+from sale_tui.agents import file_tools
 from sale_tui.agents.actions import STOP, Action, ActionError, parse
 from sale_tui.agents.citations import CitationCheck, check_citations
-from sale_tui.agents.environment import Environment
+from sale_tui.agents.environment import Environment, clip, list_files, run_tests
 from sale_tui.agents.native_tools import from_tool_call, tool_schemas
-from sale_tui.protocols import Message, Model, Reply
+from sale_tui.agents.opening import named_files, opening
+from sale_tui.agents.repeats import STOP_AT, repeating
+from sale_tui.agents.search_tool import search
+from sale_tui.agents.transcript import Transcript, Turn, whole_view
+from sale_tui.protocols import Model, Reply
 
 StopReason = Literal[
-    "finished", "stuck", "max_steps", "max_tokens", "budget", "wall_time", "model_error"
+    "finished",
+    "stuck",
+    "broken_edit",
+    "max_steps",
+    "max_tokens",
+    "budget",
+    "wall_time",
+    "model_error",
 ]
-STUCK_REPEATS = 3
-"""The same reply this many times in a row ends the run: it will not do anything new.
-(Sampling the repeats hotter was tried: Qwen-0.5B then wandered into malformed edits until
-its context was full, 23,154 tokens instead of 3,756, and still failed.)"""
-OLD_OBSERVATION_CHARS = 400
-RECENT_STEPS_IN_FULL = 3
+EditFormat = Literal["whole", "diff"]
+"""How the prompt teaches changing a file: ``whole`` (write the whole file: what small models
+get right) or ``diff`` (search/replace blocks, whole files for new or small ones)."""
 CITATION_RETRIES = 2
 """A research answer with missing or wrong citations is sent back this many times at most."""
-NOT_RUN = "Not run: one action per step. Call it again after this one if still needed."
+BROKEN_EDITS = 4
+"""Attempts to change a file that fail this many times in a row (not found, does not
+compile, unreadable block) end the run: the agent cannot produce a working edit."""
+AUTO_TEST_CHARS = 1500
+FAILING_FINISH = (
+    "Not finished: the tests fail since your last change (see above). Fix the code and the "
+    "tests run again, or finish again to stop anyway."
+)
+PASSED_NEXT = "\nIf the job is done: `ACTION: finish <what you changed>`."
+_QUESTION_LAST = (
+    "The question: {job}\nWhen you have read the lines that answer it, reply "
+    "`ACTION: finish <the short answer> (<path>:<line>)`."
+)
+_TRIED_CHANGE = re.compile(r"ACTION:?\W*(write|edit)\b", re.IGNORECASE)
 
 
 class Prompts(Protocol):
@@ -47,6 +72,9 @@ class AgentTask:
     kind: str = "coding"
     test_command: str | None = None
     repo_summary: str = ""
+    edit_format: EditFormat = "diff"
+    read_only: tuple[str, ...] = ()
+    """Files the agent may not change: the tests that decide the job (pipeline, jobs.py)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +83,8 @@ class AgentLimits:
     max_tokens: int = 60_000
     budget_usd: float | None = None
     wall_time_s: float = 900.0
-    step_max_tokens: int = 768
+    step_max_tokens: int = 1024
+    """Room for a whole file of ~80 lines in one reply."""
 
 
 @dataclass(frozen=True)
@@ -87,77 +116,79 @@ class AgentStopped:
 AgentEvent: TypeAlias = StepRan | AgentStopped
 
 
-def _execute(action: Action, env: Environment, task: AgentTask) -> str:
+def _execute(
+    action: Action, env: Environment, task: AgentTask, read_only: frozenset[str]
+) -> tuple[str, bool]:
+    """(the observation, whether a file changed)."""
     match action.tool:
         case "run":
             result = env.run(action.arg)
             status = "timed out" if result.timed_out else f"exit {result.exit_code}"
-            return f"[{status}]\n{tools.clip(result.output)}"
+            return f"[{status}]\n{clip(result.output)}", False
         case "view":
-            return tools.view(env, action.arg)
+            return file_tools.view(env, action.arg), False
         case "search":
-            return tools.search(env, action.arg)
+            return search(env, action.arg), False
+        case "write":
+            return file_tools.write(env, action.arg, action.replace or "", read_only)
         case "edit":
-            return tools.edit(env, action.arg, action.search or "", action.replace or "")
+            old, new = action.search or "", action.replace or ""
+            return file_tools.edit(env, action.arg, old, new, read_only)
         case "test":
-            return tools.run_tests(env, task.test_command)
+            return run_tests(env, task.test_command), False
         case "finish":
-            return "Finished."
-    return f"Error: unknown tool {action.tool}"
+            return "Finished.", False
+    return f"Error: unknown tool {action.tool}", False
 
 
-def _shorten_old(messages: list[Message]) -> list[Message]:
-    """Keep the system prompt and recent steps whole; cut older observations short."""
-    cutoff = len(messages) - 2 * RECENT_STEPS_IN_FULL
-    shortened = []
-    for index, message in enumerate(messages):
-        content = str(message.get("content", ""))
-        old_observation = message["role"] in ("user", "tool") and len(content) > 400
-        if 1 < index < cutoff and old_observation:
-            message = {**message, "content": content[:OLD_OBSERVATION_CHARS] + " […]"}
-        shortened.append(message)
-    return shortened
-
-
-def _trailing_repeats(replies: list[str]) -> int:
-    """How many of the last replies are the same as the very last one."""
-    count = 0
-    for reply in reversed(replies):
-        if reply != replies[-1]:
-            break
-        count += 1
-    return count
-
-
-def _read_action(reply: Reply, native_tools: bool) -> Action:
+def _read_action(reply: Reply, native_tools: bool, default_file: str | None) -> Action:
     """The action a reply asks for. Native-tool models sometimes answer in text: accept it."""
     if native_tools and reply.tool_calls:
         return from_tool_call(reply.tool_calls[0])
     if native_tools and "ACTION:" not in reply.text:
         raise ActionError("no tool call found: call exactly one of the tools.")
-    return parse(reply.text)
+    return parse(reply.text, default_file)
 
 
-def _transcript(reply: Reply, observation: str, native_tools: bool) -> list[Message]:
-    """The assistant turn and the observation, in the shape the provider expects back."""
-    if not (native_tools and reply.tool_calls):
-        return [
-            {"role": "assistant", "content": reply.text},
-            {"role": "user", "content": observation},
-        ]
-    calls = [
-        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-        for c in reply.tool_calls
-    ]
-    # Every call needs an answer; only the first one runs (one action per step).
-    answers = [observation] + [NOT_RUN] * (len(calls) - 1)
-    return [
-        {"role": "assistant", "content": reply.text or None, "tool_calls": calls},
-        *(
-            {"role": "tool", "tool_call_id": call["id"], "content": answer}
-            for call, answer in zip(calls, answers, strict=True)
-        ),
-    ]
+def _file_of(target: str) -> str:
+    """The file a view asks for: ``app.py:12`` → ``app.py``."""
+    path = file_tools.normal_path(target)
+    head, _, line = path.rpartition(":")
+    return head if head and line.split("-")[0].isdigit() else path
+
+
+def _already_shown(path: str, task: AgentTask) -> str:
+    """Instead of the same file again (small models view it over and over): where it is,
+    and the step that would move the job on."""
+    if task.kind == "research":
+        step = "answer with `ACTION: finish <the short answer> (<path>:<line>)`, or search"
+    elif task.edit_format == "diff":
+        step = f"change it with `ACTION: edit {path}` and a search/replace block"
+    else:
+        step = f"change it with `ACTION: write {path}` and the whole new file in a ``` block"
+    return f"{path} has not changed since it was shown above. Do not view it again: {step}."
+
+
+def _track_on_screen(on_screen: set[str], action: Action | None, observation: str) -> None:
+    if action is None or observation.startswith("Error"):
+        return
+    if action.tool == "run":
+        on_screen.clear()  # a command may have changed any file
+    elif action.tool == "edit":
+        on_screen.discard(file_tools.normal_path(action.arg))
+    elif action.tool == "write":
+        on_screen.add(file_tools.normal_path(action.arg))
+    elif action.tool == "view" and (path := whole_view(observation)) is not None:
+        on_screen.add(path)
+
+
+def _steps_left_note(kind: str, left: int) -> str:
+    answer = "your best answer, citing path:line" if kind == "research" else "what you changed"
+    if left == 1:
+        return f"\n\n(1 step left: your next reply must be `ACTION: finish <{answer}>`.)"
+    if left == 3 and kind == "research":
+        return f"\n\n(3 steps left: finish soon with {answer}.)"
+    return ""
 
 
 def run_agent(
@@ -171,6 +202,7 @@ def run_agent(
 ) -> Iterator[AgentEvent]:
     """Run the winner's plan. ``native_tools``: use provider tool calls (hosted models)."""
     limits = limits or AgentLimits()
+    read_only = frozenset(file_tools.normal_path(path) for path in task.read_only)
     role = "execute_research" if task.kind == "research" else "execute_coding"
     system = prompts.render(
         role,
@@ -179,16 +211,29 @@ def run_agent(
         test_command=task.test_command or "",
         repo_summary=task.repo_summary,
         native_tools=native_tools,
+        edit_format=task.edit_format,
+        read_only=", ".join(sorted(read_only)),
     )
-    messages: list[Message] = [
-        {"role": "system", "content": system},
-        {"role": "user", "content": "Begin with your first action."},
-    ]
-    schemas = tool_schemas(task.kind) if native_tools else None
     started = time.monotonic()
+    transcript = Transcript(
+        system,
+        opening(env, task.job, task.kind, read_only),
+        native_tools=native_tools,
+        # small models follow what comes last: the research question is said again there
+        reminder=_QUESTION_LAST.format(job=task.job.strip()) if task.kind == "research" else "",
+    )
+    schemas = tool_schemas(task.kind) if native_tools else None
     tokens, cost = 0, 0.0
-    recent: list[str] = []
-    citation_retries = 0
+    keys: list[str] = []
+    labels: list[str] = []
+    citation_retries = failed_changes = 0
+    tests_fail = finish_returned = False  # the latest test run failed; a finish sent back
+    viewed: list[Action] = []
+    # a bare code block in a reply writes this file: the one the job names, when only one
+    targets = [f for f in named_files(task.job, list_files(env)) if f not in read_only]
+    default_file = targets[0] if len(targets) == 1 and task.kind == "coding" else None
+    # files whose current content the agent has in front of it (shown whole, unchanged since)
+    on_screen = {path for path, _ in transcript.opening.parts if path is not None}
 
     def stopped(
         reason: StopReason,
@@ -222,7 +267,7 @@ def run_agent(
         step_started = time.monotonic()
         try:
             reply = model.complete(
-                _shorten_old(messages),
+                transcript.messages(),
                 max_tokens=limits.step_max_tokens,
                 temperature=0.0,
                 tools=schemas,
@@ -237,30 +282,58 @@ def run_agent(
         cost += reply.cost_usd
         action: Action | None
         cited: CitationCheck | None = None
-        sent_back = False  # a research answer whose citations do not hold yet
+        sent_back = changed = False  # sent back: a finish not taken yet (citations, tests)
+        last_step = step == limits.max_steps
         try:
-            action = _read_action(reply, native_tools)
+            action = _read_action(reply, native_tools, default_file)
+            observation = ""
             if action.tool == "finish" and task.kind == "research":
                 cited = check_citations(env, action.arg)
-                sent_back = not cited.ok and citation_retries < CITATION_RETRIES
-            if sent_back and cited is not None:
-                citation_retries += 1
-                observation = f"Error: {cited.feedback()}"
+                retry = citation_retries < CITATION_RETRIES and not last_step
+                sent_back = not cited.ok and retry
+                if sent_back:
+                    citation_retries += 1
+                    read = tuple(dict.fromkeys(t.arg.split(":")[0] for t in viewed))
+                    observation = f"Error: {cited.feedback(task.job, read)}"
+            elif action.tool == "finish" and tests_fail and not finish_returned and not last_step:
+                # a coding finish while the tests fail: said once, then accepted
+                finish_returned = sent_back = True
+                observation = FAILING_FINISH
+            if sent_back:
+                pass  # the observation says why the finish was not taken
+            elif action.tool == "view" and _file_of(action.arg) in on_screen:
+                observation = _already_shown(_file_of(action.arg), task)
             else:
-                observation = _execute(action, env, task)
+                observation, changed = _execute(action, env, task, read_only)
         except ActionError as error:
             action, observation = None, f"Error: {error}"
-        key = reply.text.strip() + repr(reply.tool_calls)
-        if recent and key == recent[-1] and not native_tools:
-            # Not appended again: a transcript of identical turns makes a small model copy
-            # them even when sampled hot. The last observation says it was tried again.
-            messages[-1] = {
-                "role": "user",
-                "content": f"{observation}\n(You sent exactly the same action again and got the "
-                "same result. Try something different.)",
-            }
+        if action is not None and action.tool == "view" and not observation.startswith("Error"):
+            viewed.append(action)
+        _track_on_screen(on_screen, action, observation)
+        if changed and task.test_command and task.kind == "coding":
+            tests = run_tests(env, task.test_command, AUTO_TEST_CHARS)
+            observation += (
+                "\n\n" + tests + (PASSED_NEXT if tests.startswith("Tests PASSED") else "")
+            )
+        if action is not None and action.tool in ("write", "edit", "test"):
+            tests_fail = "\n\nTests FAILED" in observation or observation.startswith("Tests FAILED")
+
+        tried_change = (
+            action.tool in ("write", "edit") if action else bool(_TRIED_CHANGE.search(reply.text))
+        )
+        failed_changes = 0 if changed else failed_changes + tried_change
+        keys.append(f"{action!r}\x00{observation}" if action else f"{reply.text}\x00{observation}")
+        labels.append(f"{action.tool} {action.arg}"[:60].strip() if action else "a reply")
+        cycle = repeating(keys, labels)
+        if cycle is not None:
+            observation += "\n\n" + cycle.feedback(task.kind)
+        observation += _steps_left_note(task.kind, limits.max_steps - step)
+        if cycle is not None and cycle.length == 1 and not native_tools:
+            # Not added again: a transcript of identical turns makes a small model copy them
+            # even when sampled hot. The last observation says it was tried again.
+            transcript.note_on_last(observation)
         else:
-            messages.extend(_transcript(reply, observation, native_tools))
+            transcript.add(Turn(step, reply, action, observation))
         yield StepRan(
             step,
             action,
@@ -273,8 +346,11 @@ def run_agent(
         if action is not None and action.tool == "finish" and not sent_back:
             yield stopped("finished", step, summary=action.arg, cited=cited)
             return
-        recent.append(key)
-        if _trailing_repeats(recent) >= STUCK_REPEATS:
-            yield stopped("stuck", step, detail=f"the same reply {STUCK_REPEATS} times in a row")
+        if cycle is not None and cycle.times >= STOP_AT:
+            what = " → ".join(cycle.steps)
+            yield stopped("stuck", step, detail=f"repeated {what} {cycle.times} times")
+            return
+        if failed_changes >= BROKEN_EDITS:
+            yield stopped("broken_edit", step, detail=f"{BROKEN_EDITS} failed edits in a row")
             return
     yield stopped("max_steps", limits.max_steps, detail=f"{limits.max_steps} steps")

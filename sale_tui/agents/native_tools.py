@@ -36,11 +36,24 @@ _SCHEMAS = {
     "run": _function(
         "run", "Run a shell command in the repository folder (no network).", command="The command."
     ),
-    "view": _function("view", "Show a file with line numbers.", path="Path from the repo root."),
+    "view": _function(
+        "view",
+        "Show a file with line numbers; path:40 shows the lines around line 40.",
+        path="Path from the repo root.",
+    ),
     "search": _function(
-        "search", "Search the repository with ripgrep.", pattern="A regular expression."
+        "search",
+        "Find lines in the repository: a phrase, several words (ranked), or a regex.",
+        pattern="What to look for.",
     ),
     "test": _function("test", "Run the repository's tests."),
+    "write": _function(
+        "write",
+        "Write the whole file (created or replaced); a Python file that does not compile is "
+        "refused.",
+        path="Path from the repo root.",
+        content="The file's whole new content.",
+    ),
     "edit": _function(
         "edit",
         "Replace an exact block of lines in a file (an empty search creates the file).",
@@ -79,6 +92,11 @@ def from_tool_call(call: ToolCall) -> Action:
         k: without_surrogates(v) if isinstance(v, str) else v for k, v in arguments.items()
     }
     tool = TOOLS[TOOLS.index(call.name)]
+    if tool == "write":
+        path = str(arguments.get("path") or "").strip()
+        if not path or not isinstance(arguments.get("content"), str):
+            raise ActionError("write needs 'path' and 'content'")
+        return Action("write", path, replace=arguments["content"])
     if tool == "edit":
         path = str(arguments.get("path") or "").strip()
         if not path or "replace" not in arguments:

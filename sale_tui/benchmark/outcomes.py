@@ -34,6 +34,12 @@ class Attempt:
     cost_usd: float
     seconds: float
     detail: str = ""
+    steps: int = 0
+    """Agentic tasks: the agent's steps, and how its run ended (``AgentStopped.reason``)."""
+    stop: str = ""
+    checks_passed: bool | None = None
+    """What the user could see at run time (visible tests pass, citations exist); None for
+    one-call tasks. Escalation reads this, never ``passed`` (the hidden grade)."""
 
 
 def search(task: Task, k: int = SEARCH_RESULTS) -> list[str]:
@@ -63,6 +69,23 @@ def messages_for(task: Task) -> list[dict[str, str]]:
 
 def solve(task: Task, agent: AuctionAgent, box: Runner) -> Attempt:
     started = time.perf_counter()
+    if task.grader == "agentic":  # HumanEval or HotpotQA as a repo job (agentic.py)
+        from sale_tui.benchmark.agentic import solve_agentic
+
+        done, checks, stopped = solve_agentic(task, agent)
+        return Attempt(
+            task.id,
+            agent.name,
+            done.passed,
+            done.score,
+            stopped.tokens,
+            stopped.cost_usd,
+            time.perf_counter() - started,
+            done.detail,
+            stopped.steps,
+            stopped.reason,
+            checks,
+        )
     if task.grader == "repo":  # a real job: the agent loop in the sandbox (replay.py)
         from sale_tui.benchmark.replay import solve_in_repo
 

@@ -4,11 +4,14 @@ domain and per complexity bin."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from sale_tui.benchmark.outcomes import OutcomeStore
 from sale_tui.benchmark.strategies import Routed
 from sale_tui.benchmark.tasks import Task
 
@@ -92,3 +95,37 @@ def rows(
                 )
             )
     return result
+
+
+def agent_runs(
+    tasks: Sequence[Task], by_price: Sequence[str], store: OutcomeStore
+) -> list[dict[str, Any]]:
+    """Agentic tasks, per agent and domain: pass@1 (hidden grade) with its interval, how often
+    the user's own checks passed, median tokens / seconds / steps, and how runs stopped."""
+    found = []
+    for group in ["all", *sorted({t.domain for t in tasks})]:
+        chosen = [t for t in tasks if group == "all" or t.domain == group]
+        for name in by_price:
+            attempts = [a for t in chosen if (a := store.get(t.id, name)) is not None]
+            if not any(a.steps for a in attempts):
+                continue  # one-call attempts: the strategy table says it all
+            passed = [float(a.passed) for a in attempts]
+            low, high = bootstrap(passed)
+            found.append(
+                {
+                    "group": group,
+                    "agent": name,
+                    "tasks": len(attempts),
+                    "pass_at_1": round(float(np.mean(passed)), 3),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "checks_passed": round(
+                        float(np.mean([bool(a.checks_passed) for a in attempts])), 3
+                    ),
+                    "median_tokens": int(np.median([a.tokens for a in attempts])),
+                    "median_seconds": round(float(np.median([a.seconds for a in attempts])), 1),
+                    "median_steps": float(np.median([a.steps for a in attempts])),
+                    "stops": dict(Counter(a.stop for a in attempts).most_common()),
+                }
+            )
+    return found

@@ -13,7 +13,7 @@ from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark.call_cache import CallCache
 from sale_tui.benchmark.grading import Runner
 from sale_tui.benchmark.outcomes import Attempt, OutcomeStore, fill
-from sale_tui.benchmark.report import rows
+from sale_tui.benchmark.report import agent_runs, rows
 from sale_tui.benchmark.routers import ROUTERS, route_trained
 from sale_tui.benchmark.sale import SALE_STRATEGIES, run_sale, small_wins
 from sale_tui.benchmark.strategies import Routed, route, table_strategies
@@ -85,6 +85,7 @@ def run(
         "seconds": round(time.perf_counter() - started, 1),
         "replayed_calls": {"hits": calls.hits, "misses": calls.misses},
         "rows": [asdict(r) for r in rows(routed, tasks, by_price[-1], seed)],
+        "agent_runs": agent_runs(tasks, by_price, store),
         "small_agent_wins": {
             s: small_wins(items, by_price[-1])
             for s, items in routed.items()

@@ -46,6 +46,8 @@ def one(task: Task, strategy: str, attempt: Attempt) -> Routed:
 
 
 def _looks_answered(task: Task, attempt: Attempt) -> bool:
+    if attempt.checks_passed is not None:  # agentic: what the user saw, not the hidden grade
+        return attempt.checks_passed
     if task.grader == "python":
         return attempt.passed  # the tests are there at run time
     answer = attempt.detail.removeprefix("answer:").strip().lower()

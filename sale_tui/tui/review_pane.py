@@ -16,7 +16,7 @@ from textual.widgets import Button, SelectionList, Static
 
 from sale_tui import host_files, patches
 from sale_tui.errors import SaleError
-from sale_tui.render import safe
+from sale_tui.render import changed_tests_warning, safe
 from sale_tui.untrusted_text import inert
 
 
@@ -98,6 +98,8 @@ class ReviewPane(Vertical):
             f"tests {tests} · auction ${done.auction_cost_usd:.7f} + execution "
             f"${done.execution_cost_usd:.7f}"
         )
+        if done.changed_tests:
+            summary += "\n" + changed_tests_warning(done.changed_tests)
         selection = self.query_one("#hunks", SelectionList)
         selection.clear_options()
         if pipeline.request.kind == "research" and pipeline.stopped is not None:

@@ -1,0 +1,216 @@
+"""Reading and changing files: ``view``, ``write`` (the whole file) and ``edit`` (search/replace).
+
+Two guards, as in SWE-agent's editor: a Python file that would no longer compile is not
+written (the agent sees the error and the lines around it, and the file stays as it was), and
+the files that decide the job's success (its tests, unless the job is about them) are
+read-only, so an agent cannot pass by changing them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+
+from sale_tui.agents.environment import Environment, list_files
+
+VIEW_LINES = 200
+CONTEXT_LINES = 3
+"""Lines shown either side of a compile error."""
+MAX_COMPILE_CHARS = 1_000_000
+"""Past this a file is not compile-checked (compiling model output costs host CPU)."""
+_LINE_SUFFIX = re.compile(r"^(?P<path>.+?):(?P<first>\d+)(?:-(?P<last>\d+))?:?$")
+_VIEW_NUMBER = re.compile(r"^ *\d+\| ?")
+
+
+def normal_path(path: str) -> str:
+    """``./a//b.py`` → ``a/b.py``: the one spelling read-only paths are compared in."""
+    return posixpath.normpath(path.strip().strip("`'\"")).removeprefix("./")
+
+
+def numbered(lines: list[str], first: int = 1) -> str:
+    return "\n".join(f"{i:4}| {line}" for i, line in enumerate(lines, first))
+
+
+def view(env: Environment, target: str) -> str:
+    """The file with line numbers; ``path:40`` or ``path:40-60`` shows lines around there."""
+    path, first, last = normal_path(target), 1, None
+    content = env.read(path)
+    suffix = _LINE_SUFFIX.match(path)
+    if content is None and suffix is not None:  # `view app.py:10`, as citations are written
+        path, first = suffix["path"], int(suffix["first"])
+        last = int(suffix["last"]) if suffix["last"] else None
+        content = env.read(path)
+    if content is None:
+        return f"Error: {path} does not exist.{_similar_files(env, path)}"
+    lines = content.splitlines()
+    if last is None and first > 1:  # one line asked for: some context before, more after
+        first, last = max(1, first - 10), first + 30
+    first = min(max(1, first), max(1, len(lines)))
+    last = min(last or first + VIEW_LINES - 1, len(lines), first + VIEW_LINES - 1)
+    shown = numbered(lines[first - 1 : last], first)
+    where = f"lines {first}-{last} of {len(lines)}" if (first, last) != (1, len(lines)) else ""
+    more = (
+        f"\n[… {len(lines) - last} more lines: view {path}:{last + 1}]" if last < len(lines) else ""
+    )
+    return f"{path} ({where or f'{len(lines)} lines'}):\n{shown}{more}"
+
+
+def _similar_files(env: Environment, path: str) -> str:
+    files = list_files(env)
+    close = difflib.get_close_matches(path, files, n=3, cutoff=0.4)
+    close += [f for f in files if posixpath.basename(f) == posixpath.basename(path)]
+    close = list(dict.fromkeys(close))[:3]
+    if close:
+        return " Similar files: " + ", ".join(close) + "."
+    return f" The repository has {len(files)} files; `ACTION: run ls` lists them."
+
+
+def compile_problem(path: str, content: str) -> str | None:
+    """Why ``content`` would not compile as ``path`` (Python only), with the lines around
+    the error; None when it compiles or is not Python."""
+    if not path.endswith(".py") or len(content) > MAX_COMPILE_CHARS:
+        return None
+    try:
+        compile(content, path, "exec", dont_inherit=True)  # parses only: nothing runs
+    except SyntaxError as error:
+        line = error.lineno or 1
+        lines = content.splitlines()
+        low, high = max(1, line - CONTEXT_LINES), min(len(lines), line + CONTEXT_LINES)
+        around = "\n".join(
+            f"{'>' if i == line else ' '}{i:3}| {lines[i - 1]}" for i in range(low, high + 1)
+        )
+        return f"{type(error).__name__} at line {line}: {error.msg}\n{around}"
+    except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes, absurd nesting
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def _refusal(path: str, read_only: frozenset[str]) -> str | None:
+    if normal_path(path) in read_only:
+        return (
+            f"Error: {path} is one of the job's tests, which decide whether the work is done: "
+            "it is read-only. Change the code under test instead."
+        )
+    return None
+
+
+def _write_checked(env: Environment, path: str, old: str | None, new: str) -> str | None:
+    """Write unless a Python file that compiled before would stop compiling: the error."""
+    problem = compile_problem(path, new)
+    if problem is not None and (old is None or compile_problem(path, old) is None):
+        return f"Error: not written: {path} would not compile.\n{problem}\nFix it and try again."
+    env.write(path, new)
+    return None
+
+
+def write(
+    env: Environment, path: str, content: str, read_only: frozenset[str] = frozenset()
+) -> tuple[str, bool]:
+    """Replace (or create) the whole file. (observation, whether the file changed)"""
+    path = normal_path(path)
+    refused = _refusal(path, read_only)
+    if refused:
+        return refused, False
+    content = _without_view_numbers(content)
+    if content and not content.endswith("\n"):
+        content += "\n"
+    old = env.read(path)
+    if old == content:
+        return f"{path} already has exactly this content: nothing changed.", False
+    failed = _write_checked(env, path, old, content)
+    if failed:
+        return failed, False
+    verb = "Created" if old is None else "Wrote"
+    return f"{verb} {path} ({len(content.splitlines())} lines).", True
+
+
+def edit(
+    env: Environment, path: str, old: str, new: str, read_only: frozenset[str] = frozenset()
+) -> tuple[str, bool]:
+    """Replace ``old`` by ``new`` exactly once; a new file when ``old`` is empty.
+    (observation, whether the file changed)"""
+    path = normal_path(path)
+    refused = _refusal(path, read_only)
+    if refused:
+        return refused, False
+    content = env.read(path)
+    if content is None:
+        if old.strip():
+            return (
+                f"Error: {path} does not exist; to create it, leave the SEARCH part empty.",
+                False,
+            )
+        return write(env, path, new, read_only)
+    count = content.count(old) if old else 0
+    if count == 1:
+        failed = _write_checked(env, path, content, content.replace(old, new, 1))
+        return failed or f"Edited {path}: replaced {len(old.splitlines())} line(s).", not failed
+    if count > 1:
+        return (
+            f"Error: the SEARCH text occurs {count} times in {path}; include more "
+            "surrounding lines so it matches once.",
+            False,
+        )
+    old, new = _without_view_numbers(old), _without_view_numbers(new)
+    loose = _replace_ignoring_indentation(content, old, new)
+    if loose is not None:
+        failed = _write_checked(env, path, content, loose)
+        note = f"Edited {path}: replaced {len(old.splitlines())} line(s) (indentation adjusted)."
+        return failed or note, not failed
+    if new.strip() and _replace_ignoring_indentation(content, new, new) is not None:
+        # Small models sometimes write the blocks the wrong way round; say so, do not guess.
+        return (
+            f"Error: the SEARCH text is not in {path}, but the REPLACE text already is: the "
+            "blocks look swapped. SEARCH must copy the lines as they are now, REPLACE gives "
+            "the new lines.",
+            False,
+        )
+    close = difflib.get_close_matches(
+        old.strip().splitlines()[0] if old.strip() else "", content.splitlines(), n=3, cutoff=0.5
+    )
+    hint = ("\nClosest lines in the file:\n" + "\n".join(close)) if close else ""
+    return (
+        f"Error: the SEARCH text was not found in {path}; copy it exactly "
+        f"(view the file first), or give the whole file with `write`.{hint}",
+        False,
+    )
+
+
+def _without_view_numbers(text: str) -> str:
+    """Drop the ``  12| `` prefixes that ``view`` adds, when a model copied them into a block."""
+    lines = text.splitlines()
+    if lines and all(_VIEW_NUMBER.match(line) for line in lines if line.strip()):
+        return "\n".join(_VIEW_NUMBER.sub("", line, count=1) for line in lines) + (
+            "\n" if text.endswith("\n") else ""
+        )
+    return text
+
+
+def _replace_ignoring_indentation(content: str, old: str, new: str) -> str | None:
+    """Replace the one run of lines equal to ``old`` up to leading/trailing whitespace,
+    shifting ``new`` by the indentation difference (small models often mis-indent SEARCH)."""
+    wanted = [line.strip() for line in old.strip("\n").splitlines()]
+    if not wanted or not any(wanted):
+        return None
+    lines = content.splitlines(keepends=True)
+    hits = [
+        i
+        for i in range(len(lines) - len(wanted) + 1)
+        if [line.strip() for line in lines[i : i + len(wanted)]] == wanted
+    ]
+    if len(hits) != 1:
+        return None
+    start = hits[0]
+    first_old = old.strip("\n").splitlines()[0]
+    shift = (len(lines[start]) - len(lines[start].lstrip())) - (
+        len(first_old) - len(first_old.lstrip())
+    )
+    replacement = []
+    for line in new.strip("\n").splitlines():
+        if shift > 0:
+            line = " " * shift + line
+        elif shift < 0 and line.startswith(" " * -shift):
+            line = line[-shift:]
+        replacement.append(line + "\n")
+    return "".join(lines[:start] + replacement + lines[start + len(wanted) :])
