@@ -58,12 +58,18 @@ def infer_kind(job: str) -> str:
     return "coding"
 
 
+# Tests as the object of the work ("add tests for …", "fix the test for …", "edit
+# test_api.py"), not as its measure ("so the tests pass", "fix the failing test"): only the
+# first kind may change them.
 _TEST_JOB = re.compile(
-    r"\b(tests?|specs?|fixtures?|conftest)\b.{0,40}\b(fix|add|update|change|rewrite|write|edit|"
-    r"remove|delete|rename|refactor|correct|extend)|\b(fix|add|update|change|rewrite|write|edit|"
-    r"remove|delete|rename|refactor|correct|extend)\b.{0,40}\b(tests?|specs?|fixtures?|conftest)\b",
+    r"\b(add|write|create|update|change|rewrite|edit|fix|remove|delete|rename|refactor|extend|"
+    r"correct|improve)\s+(?:(?:a|an|the|some|more|new|unit|missing|existing|these|those|its|"
+    r"our|my|this)\s+){0,3}(tests?|specs?|test\s+cases?|test\s+suite|test_\w+\.py|\w+_test\.py|"
+    r"conftest\.py)\b(?!\s+(?:pass|passes|passing)\b)",
     re.IGNORECASE,
 )
+COLLECTION_CONFIG = ("conftest.py", "pytest.ini")
+"""Files that decide which tests run and how: a patch may not add or change them either."""
 
 
 def is_test_file(path: Path) -> bool:
@@ -78,10 +84,15 @@ def is_test_file(path: Path) -> bool:
     )
 
 
+def is_about_tests(job: str) -> bool:
+    """Whether the job asks for work on the tests themselves (then they are not protected)."""
+    return _TEST_JOB.search(job[:MAX_JOB_BYTES]) is not None
+
+
 def protected_tests(paths: Iterable[str], job: str) -> tuple[str, ...]:
     """Of the snapshot's ``paths``, the test files an agent may not change for this job: all
     of them, unless the job asks for work on tests (then none: the user reviews the patch)."""
-    if _TEST_JOB.search(job):
+    if is_about_tests(job):
         return ()
     return tuple(sorted(p for p in paths if is_test_file(Path(p))))
 

@@ -151,16 +151,58 @@ def test_edits_that_keep_failing_end_the_run_as_broken(env: SandboxEnvironment) 
 
 
 def test_prompts_stay_flat_as_the_job_goes_on(env: SandboxEnvironment) -> None:
-    # each step views a different file and runs a command with long output: the old loop
-    # re-sent all of it every step
-    replies = []
-    for i in range(12):
-        replies.append("ACTION: run seq 1 400" if i % 2 else "ACTION: view INSTRUCTIONS.md")
-    model = script(*[f"Step {i}, looking around.\n{r} # {i}" for i, r in enumerate(replies)])
+    # every step's command prints a long, different output: the old loop re-sent all of it
+    model = script(
+        *[f"Step {i}, looking around.\nACTION: run seq {i} {i + 400}" for i in range(12)]
+    )
     run(model, env, max_steps=12)
     sizes = [len(str(request.messages)) for request in model.requests]
     assert len(sizes) == 12
     assert sizes[-1] < sizes[3] * 1.3, sizes  # bounded: not growing with every step
+    old = model.requests[-1].messages[2]["content"]
+    assert old == "[step 1: run seq 0 400]"  # a note, not an action a model could copy
+
+
+def test_no_spelling_of_a_path_gets_past_the_read_only_tests(env: SandboxEnvironment) -> None:
+    body = "```\ndef test_double():\n    pass\n```"
+    model = script(
+        f"ACTION: write /test_solution.py\n{body}",
+        f"ACTION: write /work/test_solution.py\n{body}",
+        f"ACTION: write docs/../test_solution.py\n{body}",
+        "ACTION: write solution.py\n```\ndef double(x):\n    return 2 * x\n```",  # resets
+        f"ACTION: write ../outside.py\n{body}",
+        f"ACTION: write docs\n{body}",
+        f"ACTION: write .git/config\n{body}",
+        "ACTION: finish done",
+    )
+    steps = steps_of(run(model, env))
+    for step in steps[:3]:
+        assert "is one of the job's tests" in step.observation, step.observation
+    assert "is not a file inside the repository" in steps[4].observation
+    assert "is a folder" in steps[5].observation
+    assert ".git belongs to the sandbox" in steps[6].observation
+    assert env.read("test_solution.py") == TESTS
+    assert b"test_solution" not in env.workspace.patch()
+
+
+def test_a_stub_written_back_unchanged_is_pointed_out(env: SandboxEnvironment) -> None:
+    model = script(
+        "ACTION: write solution.py\n```\ndef double(x):\n    raise NotImplementedError\n```",
+        "ACTION: finish done",
+    )
+    steps = steps_of(run(model, env))
+    assert "Line 2 still raises NotImplementedError" in steps[0].observation
+
+
+def test_a_research_job_cannot_write(env: SandboxEnvironment) -> None:
+    research = AgentTask("Where is Vienna?", "look", "research")
+    model = script(
+        "docs/02-cities.md\n```\nVienna is in France.\n```",
+        "ACTION: finish Austria (docs/02-cities.md:3)",
+    )
+    steps = steps_of(run(model, env, research))
+    assert "a research job only reads" in steps[0].observation
+    assert env.workspace.patch() == b""
 
 
 def test_search_reads_queries_as_models_type_them(env: SandboxEnvironment) -> None:
@@ -222,6 +264,18 @@ def test_a_finish_while_the_tests_fail_is_sent_back_once(env: SandboxEnvironment
     assert steps[1].observation.startswith("Not finished: the tests fail")
     final = events[-1]
     assert isinstance(final, AgentStopped) and final.reason == "finished" and final.steps == 3
+
+
+def test_a_failed_edit_does_not_forget_that_the_tests_fail(env: SandboxEnvironment) -> None:
+    model = script(
+        "ACTION: write solution.py\n```\ndef double(x):\n    return x\n```",
+        "ACTION: edit solution.py\n<<<<<<< SEARCH\n    return y\n=======\n    pass\n"
+        ">>>>>>> REPLACE",
+        "ACTION: finish done",
+    )
+    steps = steps_of(run(model, env))
+    assert "SEARCH text was not found" in steps[1].observation
+    assert steps[2].observation.startswith("Not finished: the tests fail")
 
 
 def test_a_word_after_in_that_is_no_folder_stays_in_the_query(env: SandboxEnvironment) -> None:

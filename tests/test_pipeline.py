@@ -143,9 +143,28 @@ def test_work_that_changes_the_jobs_tests_is_never_a_success(tmp_path: Path) -> 
         "SELECT status, detail FROM executions WHERE auction_id = ?", [pipeline.auction_id]
     ).fetchone()
     assert status == "failure" and "changed the job's tests: tests/test_calc.py" in detail
-    # a job about the tests may change them
+    # a job about the tests may change them; one measured by them may not
     asked = JobRequest.for_repo("Fix the test for add()", "coding", repo, with_uncommitted=False)
     assert asked.read_only == ()
+    for measured in ("Fix add() so the tests pass", "Fix the failing test", "Make tests pass"):
+        request = JobRequest.for_repo(measured, "coding", repo, with_uncommitted=False)
+        assert request.read_only == ("tests/test_calc.py",), measured
+
+
+def test_a_new_conftest_that_skips_the_tests_is_never_a_success(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "tests")
+    skip = "ACTION: write conftest.py\n```\ncollect_ignore = ['test_calc.py']\n```"
+    agents = [bidder("worker", 0.1, actions=(skip, "ACTION: finish done"))]
+    runner = AuctionRunner(Settings(), agents, AuctionMemory(tmp_path / "m.db"), PromptLibrary())
+    request = JobRequest.for_repo("Fix add()", "coding", repo, with_uncommitted=False)
+    pipeline = JobPipeline(runner, request)
+    list(pipeline.run())
+    assert pipeline.changed_tests == ("conftest.py",) and not pipeline.success
 
 
 def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(

@@ -66,7 +66,7 @@ class ActionError(ValueError):
     """The reply holds no readable action; the message says how to write one."""
 
 
-_FILE_LINE = re.compile(r"^[ \t]*[*`#]*[ \t]*(?P<path>[\w./-]+\.\w+)[ \t]*[*`:]*[ \t]*$")
+_FILE_LINE = re.compile(r"^[ \t*`#]*(?P<path>[\w./-]+\.\w+)[ \t*`:]*$")
 
 
 def parse(text: str, default_file: str | None = None) -> Action:
@@ -78,7 +78,7 @@ def parse(text: str, default_file: str | None = None) -> Action:
         block = _FENCE_OPEN.search(text)
         if block is not None:
             above = text[: block.start()].rstrip("\n").rsplit("\n", 1)[-1]
-            named = _FILE_LINE.match(above)
+            named = _FILE_LINE.match(above) if len(above) <= 300 else None  # bounded: linear
             path = named["path"] if named else default_file
             if path:
                 return Action("write", path, replace=_whole_file(text, block.start()))
@@ -130,7 +130,9 @@ def _whole_file(text: str, start: int) -> str:
         )
     fence = opening.group(1)
     closing = re.compile(rf"^[ \t]*{re.escape(fence)}[ \t]*$", re.MULTILINE)
-    end = closing.search(text, opening.end())
+    # the last bare fence closes it: a file may hold fenced blocks of its own (a README), and
+    # a reply holds one action (generation stops at a second one)
+    end = max(closing.finditer(text, opening.end()), key=lambda m: m.start(), default=None)
     if end is None:
         raise ActionError(
             "the file has no closing ``` (the reply was cut off): nothing was written. "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+import shlex
 
 from sale_tui.agents.environment import Environment, list_files
 
@@ -23,9 +24,20 @@ _LINE_SUFFIX = re.compile(r"^(?P<path>.+?):(?P<first>\d+)(?:-(?P<last>\d+))?:?$"
 _VIEW_NUMBER = re.compile(r"^ *\d+\| ?")
 
 
+REPO_ROOT = "/work"
+"""Where the sandbox holds the repo (sandboxes.docker_sandbox.WORKDIR): ``/work/a.py`` is
+``a.py``."""
+
+
 def normal_path(path: str) -> str:
-    """``./a//b.py`` → ``a/b.py``: the one spelling read-only paths are compared in."""
-    return posixpath.normpath(path.strip().strip("`'\"")).removeprefix("./")
+    """``./a//b.py``, ``/work/a/b.py``, ``/a/b.py`` → ``a/b.py``: the one spelling the tools
+    use, so read-only paths cannot be reached by another one. A path that leaves the repo
+    (``../x``) stays as it is and is refused by ``_refusal``."""
+    path = posixpath.normpath(path.strip().strip("`'\""))
+    if path == REPO_ROOT or path.startswith(REPO_ROOT + "/"):
+        path = path[len(REPO_ROOT) :]
+    path = path.lstrip("/")
+    return posixpath.normpath(path) if path else "."
 
 
 def numbered(lines: list[str], first: int = 1) -> str:
@@ -87,7 +99,12 @@ def compile_problem(path: str, content: str) -> str | None:
 
 
 def _refusal(path: str, read_only: frozenset[str]) -> str | None:
-    if normal_path(path) in read_only:
+    """Why the agent may not write ``path`` (already normal), or None."""
+    if path in (".", "") or path == ".." or path.startswith("../"):
+        return f"Error: {path!r} is not a file inside the repository."
+    if path == ".git" or path.startswith(".git/"):
+        return "Error: .git belongs to the sandbox's record of your work: it is not writable."
+    if path in read_only:
         return (
             f"Error: {path} is one of the job's tests, which decide whether the work is done: "
             "it is read-only. Change the code under test instead."
@@ -100,7 +117,12 @@ def _write_checked(env: Environment, path: str, old: str | None, new: str) -> st
     problem = compile_problem(path, new)
     if problem is not None and (old is None or compile_problem(path, old) is None):
         return f"Error: not written: {path} would not compile.\n{problem}\nFix it and try again."
-    env.write(path, new)
+    if old is None and env.run(f"test -e {shlex.quote(path)}", timeout_s=30).ok:
+        return f"Error: {path} is a folder (or not a plain file): name a file in it."
+    try:
+        env.write(path, new)
+    except Exception as error:  # the sandbox refused it (a path through a file, a full disk)
+        return f"Error: could not write {path}: {str(error)[:200]}"
     return None
 
 
@@ -122,7 +144,7 @@ def write(
     if failed:
         return failed, False
     verb = "Created" if old is None else "Wrote"
-    return f"{verb} {path} ({len(content.splitlines())} lines).", True
+    return f"{verb} {path} ({len(content.splitlines())} lines).{_unfinished(content)}", True
 
 
 def edit(
@@ -144,8 +166,10 @@ def edit(
         return write(env, path, new, read_only)
     count = content.count(old) if old else 0
     if count == 1:
-        failed = _write_checked(env, path, content, content.replace(old, new, 1))
-        return failed or f"Edited {path}: replaced {len(old.splitlines())} line(s).", not failed
+        edited = content.replace(old, new, 1)
+        failed = _write_checked(env, path, content, edited)
+        note = f"Edited {path}: replaced {len(old.splitlines())} line(s).{_unfinished(edited)}"
+        return failed or note, not failed
     if count > 1:
         return (
             f"Error: the SEARCH text occurs {count} times in {path}; include more "
@@ -175,6 +199,19 @@ def edit(
         f"(view the file first), or give the whole file with `write`.{hint}",
         False,
     )
+
+
+_STUB = re.compile(r"^[ \t]*raise NotImplementedError\b", re.MULTILINE)
+
+
+def _unfinished(content: str) -> str:
+    """A note when the file still has a stub's ``raise NotImplementedError`` (models copy the
+    stub back unchanged and call it done)."""
+    found = _STUB.search(content)
+    if found is None:
+        return ""
+    line = content.count("\n", 0, found.start()) + 1
+    return f" Line {line} still raises NotImplementedError: replace it with the code."
 
 
 def _without_view_numbers(text: str) -> str:

@@ -58,6 +58,10 @@ _QUESTION_LAST = (
     "The question: {job}\nWhen you have read the lines that answer it, reply "
     "`ACTION: finish <the short answer> (<path>:<line>)`."
 )
+_TESTS_BAD = re.compile(r"^Tests (?:FAILED|TIMED OUT)", re.MULTILINE)
+_TIMING = re.compile(r"\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds)\b")
+PROMPT_READ_ONLY = 10
+"""Read-only files named in the prompt; past that, a count (a big repo has hundreds)."""
 _TRIED_CHANGE = re.compile(r"ACTION:?\W*(write|edit)\b", re.IGNORECASE)
 
 
@@ -129,6 +133,8 @@ def _execute(
             return file_tools.view(env, action.arg), False
         case "search":
             return search(env, action.arg), False
+        case "write" | "edit" if task.kind == "research":
+            return "Error: a research job only reads; answer with finish.", False
         case "write":
             return file_tools.write(env, action.arg, action.replace or "", read_only)
         case "edit":
@@ -148,6 +154,13 @@ def _read_action(reply: Reply, native_tools: bool, default_file: str | None) -> 
     if native_tools and "ACTION:" not in reply.text:
         raise ActionError("no tool call found: call exactly one of the tools.")
     return parse(reply.text, default_file)
+
+
+def _read_only_line(read_only: frozenset[str]) -> str:
+    named = sorted(read_only)
+    more = len(named) - PROMPT_READ_ONLY
+    line = ", ".join(named[:PROMPT_READ_ONLY])
+    return line + (f" and {more} more test files" if more > 0 else "")
 
 
 def _file_of(target: str) -> str:
@@ -212,7 +225,7 @@ def run_agent(
         repo_summary=task.repo_summary,
         native_tools=native_tools,
         edit_format=task.edit_format,
-        read_only=", ".join(sorted(read_only)),
+        read_only=_read_only_line(read_only),
     )
     started = time.monotonic()
     transcript = Transcript(
@@ -315,14 +328,16 @@ def run_agent(
             observation += (
                 "\n\n" + tests + (PASSED_NEXT if tests.startswith("Tests PASSED") else "")
             )
-        if action is not None and action.tool in ("write", "edit", "test"):
-            tests_fail = "\n\nTests FAILED" in observation or observation.startswith("Tests FAILED")
+        if action is not None and (changed or action.tool == "test"):
+            tests_fail = bool(_TESTS_BAD.search(observation))
 
         tried_change = (
             action.tool in ("write", "edit") if action else bool(_TRIED_CHANGE.search(reply.text))
         )
         failed_changes = 0 if changed else failed_changes + tried_change
-        keys.append(f"{action!r}\x00{observation}" if action else f"{reply.text}\x00{observation}")
+        # timings ("1 failed in 0.04s") differ on every run of the same step
+        seen = _TIMING.sub("<t>", observation)
+        keys.append(f"{action!r}\x00{seen}" if action else f"{reply.text}\x00{seen}")
         labels.append(f"{action.tool} {action.arg}"[:60].strip() if action else "a reply")
         cycle = repeating(keys, labels)
         if cycle is not None:

@@ -17,6 +17,8 @@ from collections import defaultdict
 from sale_tui.agents.environment import Environment, clip
 
 MAX_HITS = 20
+MAX_QUERY_CHARS = 300
+"""A longer "query" is a pasted paragraph; cut, it also keeps the lazy folder pattern cheap."""
 LINE_CHARS = 220
 _IN_FOLDER = re.compile(r"^(?P<query>.+?)\s+(?:in|under|within)\s+(?P<folder>[\w./-]+/?)\s*$")
 _REGEX_HINTS = re.compile(r"\\[wdsbWDS]|\.\*|\.\+|\[[^\]]+\]|\(\?|\|")
@@ -35,7 +37,7 @@ STOP_WORDS = frozenset(
 
 def clean_query(text: str) -> tuple[str, str]:
     """(the query, the folder to search): quotes and a trailing "in <folder>" taken off."""
-    query = text.strip().strip("`").strip()
+    query = text.strip().strip("`").strip()[:MAX_QUERY_CHARS]
     folder = "."
     found = _IN_FOLDER.match(query)
     if found and ("/" in found["folder"] or "." not in found["folder"]):

@@ -45,6 +45,14 @@ def shows_file(turn: Turn) -> str | None:
     return None
 
 
+def edited_file(turn: Turn) -> str | None:
+    """The file a successful search/replace edit changed."""
+    action = turn.action
+    if action is None or action.tool != "edit" or not turn.observation.startswith("Edited"):
+        return None
+    return normal_path(action.arg)
+
+
 def whole_view(observation: str) -> str | None:
     """The file a view showed whole ("app.py (40 lines):"), not a range of its lines."""
     whole = _WHOLE_VIEW.match(observation.split("\n", 1)[0])
@@ -58,15 +66,18 @@ def _short(text: str) -> str:
 
 
 def _short_reply(turn: Turn) -> str:
+    """An old step as a note, not in the action format: small models copy what they see in
+    their own past turns, and copied a shortened action ("ACTION: write a.py [the whole file,
+    …]") as their next one."""
     action = turn.action
     if action is None:
-        return _short(turn.reply.text)
+        return f"[step {turn.step}: a reply with no action]"
     if action.tool == "write":
         lines = len((action.replace or "").splitlines())
-        return f"ACTION: write {action.arg} [the whole file, {lines} lines; since replaced]"
+        return f"[step {turn.step}: wrote {action.arg}, {lines} lines]"
     if action.tool == "edit":
-        return f"ACTION: edit {action.arg} [a search/replace block]"
-    return f"ACTION: {action.tool} {action.arg}"[:OLD_LINE_CHARS].rstrip()
+        return f"[step {turn.step}: edited {action.arg}]"
+    return f"[step {turn.step}: {action.tool} {action.arg}]"[:OLD_LINE_CHARS]
 
 
 def _short_arguments(arguments: str) -> str:
@@ -102,17 +113,15 @@ class Transcript:
         self.turns[-1].observation = observation
 
     def messages(self) -> list[Message]:
-        latest: dict[str, int] = {}
+        latest: dict[str, int] = {}  # per file, the last step that showed or changed it
         for index, turn in enumerate(self.turns):
-            path = shows_file(turn)
+            path = shows_file(turn) or edited_file(turn)
             if path is not None:
                 latest[path] = index
         first_turn = [
-            text if path is None or path not in latest else (
-                f"{path}: [shown again at step {self.turns[latest[path]].step}: read it there]"
-            )
+            text if path is None or path not in latest else self._pointer(path, latest[path])
             for path, text in self.opening.parts
-        ]  # fmt: skip
+        ]
         messages: list[Message] = [
             {"role": "system", "content": self.system},
             {
@@ -129,6 +138,12 @@ class Transcript:
             whole = latest[path] == index if path is not None else index >= recent_from
             messages += self._turn(turn, whole)
         return messages
+
+    def _pointer(self, path: str, index: int) -> str:
+        turn = self.turns[index]
+        if edited_file(turn) is not None:  # an edit shows no whole file: view it anew
+            return f"{path}: [changed by an edit at step {turn.step}: view it to see it now]"
+        return f"{path}: [shown again at step {turn.step}: read it there]"
 
     def _turn(self, turn: Turn, whole: bool) -> list[Message]:
         observation = turn.observation if whole else _short(turn.observation)

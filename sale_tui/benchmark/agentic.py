@@ -30,18 +30,23 @@ from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark.grading import Grade, Runner, f1, normalise
 from sale_tui.benchmark.tasks import Task, humaneval_problems
 from sale_tui.config import Settings
-from sale_tui.jobs import detect_test_command, protected_tests
+from sale_tui.errors import RepoError
+from sale_tui.jobs import COLLECTION_CONFIG, detect_test_command, protected_tests
 from sale_tui.prompting import PromptLibrary
-from sale_tui.repo import snapshot, summarize
+from sale_tui.repo import patch_paths, snapshot, summarize
 from sale_tui.sandboxes import SandboxLimits, Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
 
 NO_PLAN = "No plan was made in advance: read the code, make the change, run the tests."
 RESEARCH_PLAN = "No plan was made in advance: search the files, read the best hits, answer."
 MAX_STEPS = 12
+AGENTIC = "agentic:"
+"""Agentic tasks' ids: their outcomes never mix with the one-call ones in a cache."""
 HIDDEN_CHECK = "/tmp/.hidden_check.py"
 """Outside the repo: the agent's container never has it, the verifying one runs it."""
-_CITATION = re.compile(r"\(?\s*(?:see\s+)?(?:[\w.-]+/)*[\w.-]+\.\w+:\d+(?:-\d+)?\s*\)?[,;]?")
+_CITATION = re.compile(
+    r"\(?\s*(?:see\s+)?(?<![\w/.-])(?:[\w.-]+/)*[\w.-]+\.\w+:\d+(?:-\d+)?\s*\)?[,;]?"
+)
 _LEAD_IN = re.compile(r"^(?:the\s+)?(?:short\s+)?answer(?:\s+is)?\s*[:\-]?\s*", re.IGNORECASE)
 
 
@@ -73,7 +78,8 @@ def example_asserts(prompt: str, entry_point: str) -> list[str]:
     except ValueError:
         examples = []
     for example in examples:
-        if entry_point in example.source and example.want.strip():
+        single = "\n" not in example.source.strip() + example.want.strip()
+        if entry_point in example.source and example.want.strip() and single:
             found.append(f"assert {example.source.strip()} == {example.want.strip()}")
     prose = re.compile(
         rf"({re.escape(entry_point)}\(.*\))\s*(?:==|➞|=>|->|should return|returns?)\s*(.+?)\s*$"
@@ -124,7 +130,7 @@ def coding_repo(task: Task, canonical: str, folder: Path, box: Runner) -> Task:
         f"Implement `{task.entry_point}` in solution.py so that it does what its docstring "
         "says; test_solution.py checks the docstring's examples."
     )
-    return replace(task, prompt=job, grader="agentic", repo=str(root))
+    return replace(task, id=f"{AGENTIC}{task.id}", prompt=job, grader="agentic", repo=str(root))
 
 
 def _sentences(text: str) -> list[str]:
@@ -140,7 +146,7 @@ def research_repo(task: Task, titles: list[str], corpus: dict[str, str], folder:
             body = "\n".join(_sentences(corpus.get(title, "")))
             files[f"docs/{number:02d}-{slug}.md"] = f"# {title}\n\n{body}\n"
         _commit(root, files)
-    return replace(task, grader="agentic", repo=str(root), context=())
+    return replace(task, id=f"{AGENTIC}{task.id}", grader="agentic", repo=str(root), context=())
 
 
 def as_agentic(tasks: list[Task], folder: Path, box: Runner, hotpot: Path) -> list[Task]:
@@ -163,9 +169,19 @@ def as_agentic(tasks: list[Task], folder: Path, box: Runner, hotpot: Path) -> li
     return converted
 
 
+def _changes_tests(root: Path, patch: bytes, read_only: tuple[str, ...]) -> bool:
+    if not patch.strip():
+        return False
+    try:
+        written = patch_paths(root, patch)
+    except RepoError:
+        return True
+    return any(p in read_only or Path(p).name in COLLECTION_CONFIG for p in written)
+
+
 def short_answer(summary: str) -> str:
     """The answer without its citations and lead-in: what exact match is scored on."""
-    text = summary.strip()
+    text = summary.strip()[:2000]
     found = re.findall(r"answer\s*:\s*(.+)", text, flags=re.IGNORECASE)
     text = found[-1] if found else text.splitlines()[0] if text else ""
     text = _CITATION.sub(" ", text)
@@ -227,9 +243,11 @@ def solve_agentic(
         if applied is not None and not applied.ok:
             return Grade(False, 0.0, "the patch does not apply"), False, stopped
         visible = fresh.run(test_command or "true")
+        changed_tests = _changes_tests(root, patch, job.read_only)
         fresh.box.put_file(  # type: ignore[union-attr]
             HIDDEN_CHECK, f"from solution import *\n\n{task.test}".encode()
         )
         hidden = fresh.run(f"PYTHONPATH=. python3 {shlex.quote(HIDDEN_CHECK)}", timeout_s=60)
     tail = hidden.output.strip().splitlines()[-1:] if not hidden.ok else []
-    return Grade(hidden.ok, float(hidden.ok), "; ".join(tail)[:200]), visible.ok, stopped
+    checks = visible.ok and not changed_tests  # as in `do`: changing the tests is no success
+    return Grade(hidden.ok, float(hidden.ok), "; ".join(tail)[:200]), checks, stopped

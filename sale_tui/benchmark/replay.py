@@ -17,7 +17,7 @@ from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, run_agent
 from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark.tasks import Task
 from sale_tui.config import Settings
-from sale_tui.jobs import detect_test_command
+from sale_tui.jobs import detect_test_command, protected_tests
 from sale_tui.memory import AuctionMemory
 from sale_tui.prompting import PromptLibrary
 from sale_tui.repo import snapshot, summarize
@@ -57,7 +57,15 @@ def solve_in_repo(
     """(tests passed, tokens, $, what happened) for one agent doing the job in the sandbox."""
     settings = settings or Settings()
     code = snapshot(Path(task.repo), ref=task.commit or "HEAD")
-    job = AgentTask(task.prompt, NO_PLAN, "coding", task.test_command, summarize(code.root))
+    job = AgentTask(
+        task.prompt,
+        NO_PLAN,
+        "coding",
+        task.test_command,
+        summarize(code.root),
+        getattr(getattr(agent.model, "agent", None), "edit_format", "diff"),
+        protected_tests(code.paths(), task.prompt),
+    )
     limits = SandboxLimits.from_config(settings.sandbox)
     started = time.perf_counter()
     with Workspace(code, f"replay-{agent.name}", settings.sandbox.image, limits) as work:

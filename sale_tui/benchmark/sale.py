@@ -94,10 +94,12 @@ def _stream(
             winner = final.winner.agent if isinstance(final, WinnerChosen) else cheapest
             attempt = store.get(task.id, winner)
             if attempt is not None and won:
+                # what the user saw (agentic tasks), never the hidden grade, is what it learns
+                seen = attempt.passed if attempt.checks_passed is None else attempt.checks_passed
                 memory.record_execution(
                     runner.auction_ids[-1],
                     winner,
-                    "success" if attempt.passed else "failure",
+                    "success" if seen else "failure",
                     tokens=attempt.tokens,
                     cost_usd=attempt.cost_usd,
                 )
