@@ -124,6 +124,10 @@ def test_the_jobs_tests_are_read_only_to_write_and_edit(env: SandboxEnvironment)
     for step in steps[:2]:
         assert "is one of the job's tests" in step.observation
     assert env.read("test_solution.py") == TESTS
+    again = steps_of(run(script("ACTION: view test_solution.py", "ACTION: finish x"), env))[0]
+    assert again.observation.endswith(
+        "it is one of the job's tests (read-only): change the code it tests."
+    )
 
 
 def test_a_cycle_of_two_steps_is_named_then_stopped(env: SandboxEnvironment) -> None:

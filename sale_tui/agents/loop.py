@@ -175,6 +175,8 @@ def _already_shown(path: str, task: AgentTask) -> str:
     and the step that would move the job on."""
     if task.kind == "research":
         step = "answer with `ACTION: finish <the short answer> (<path>:<line>)`, or search"
+    elif path in {file_tools.normal_path(p) for p in task.read_only}:
+        step = "it is one of the job's tests (read-only): change the code it tests"
     elif task.edit_format == "diff":
         step = f"change it with `ACTION: edit {path}` and a search/replace block"
     else:
