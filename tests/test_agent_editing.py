@@ -5,6 +5,7 @@ replies at the model seam; the sandbox, its files and its tests are real."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -194,8 +195,26 @@ def test_a_stub_written_back_unchanged_is_pointed_out(env: SandboxEnvironment) -
         "ACTION: write solution.py\n```\ndef double(x):\n    raise NotImplementedError\n```",
         "ACTION: finish done",
     )
-    steps = steps_of(run(model, env))
+    # visible tests that pass anyway (all a user may have): the stub is what tells
+    steps = steps_of(run(model, env, replace(TASK, test_command="true")))
     assert "Line 2 still raises NotImplementedError" in steps[0].observation
+    # and finishing on it is sent back once, like a finish while the tests fail
+    assert steps[1].observation.startswith(
+        "Not finished: solution.py line 2 still raises NotImplementedError"
+    )
+
+
+def test_a_whole_file_write_may_not_drop_a_function_the_file_has(
+    env: SandboxEnvironment,
+) -> None:
+    env.write("solution.py", STUB + "\n\ndef helper():\n    return 1\n")
+    model = script(
+        "ACTION: write solution.py\n```\ndef double(x):\n    return 2 * x\n```",
+        "ACTION: finish done",
+    )
+    steps = steps_of(run(model, env))
+    assert "leaves out helper, which the file defines now" in steps[0].observation
+    assert "def helper" in (env.read("solution.py") or "")
 
 
 def test_a_research_job_cannot_write(env: SandboxEnvironment) -> None:

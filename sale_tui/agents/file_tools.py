@@ -8,6 +8,7 @@ read-only, so an agent cannot pass by changing them.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import posixpath
 import re
@@ -98,6 +99,32 @@ def compile_problem(path: str, content: str) -> str | None:
     return None
 
 
+def _top_level_names(content: str) -> set[str] | None:
+    try:
+        tree = ast.parse(content)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in tree.body if isinstance(node, kinds)}
+
+
+def dropped_definitions(path: str, old: str | None, new: str) -> list[str]:
+    """Top-level functions and classes of a Python file that a whole-file write would lose
+    (a model rewriting one function dropped the helper beside it)."""
+    if old is None or not path.endswith(".py") or max(len(old), len(new)) > MAX_COMPILE_CHARS:
+        return []
+    before, after = _top_level_names(old), _top_level_names(new)
+    if before is None or after is None:
+        return []
+    return sorted(before - after)
+
+
+def stub_line(content: str) -> int | None:
+    """The line of a stub's ``raise NotImplementedError``, if the file still has one."""
+    found = _STUB.search(content)
+    return None if found is None else content.count("\n", 0, found.start()) + 1
+
+
 def _refusal(path: str, read_only: frozenset[str]) -> str | None:
     """Why the agent may not write ``path`` (already normal), or None."""
     if path in (".", "") or path == ".." or path.startswith("../"):
@@ -140,6 +167,14 @@ def write(
     old = env.read(path)
     if old == content:
         return f"{path} already has exactly this content: nothing changed.", False
+    dropped = dropped_definitions(path, old, content)
+    if dropped:
+        return (
+            f"Error: not written: the new {path} leaves out {', '.join(dropped)}, which the "
+            "file defines now (a write replaces the whole file). Write it again with every "
+            "function and class it has; to remove one on purpose, use `ACTION: edit`.",
+            False,
+        )
     failed = _write_checked(env, path, old, content)
     if failed:
         return failed, False
@@ -207,10 +242,9 @@ _STUB = re.compile(r"^[ \t]*raise NotImplementedError\b", re.MULTILINE)
 def _unfinished(content: str) -> str:
     """A note when the file still has a stub's ``raise NotImplementedError`` (models copy the
     stub back unchanged and call it done)."""
-    found = _STUB.search(content)
-    if found is None:
+    line = stub_line(content)
+    if line is None:
         return ""
-    line = content.count("\n", 0, found.start()) + 1
     return f" Line {line} still raises NotImplementedError: replace it with the code."
 
 

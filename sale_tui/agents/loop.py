@@ -170,6 +170,20 @@ def _file_of(target: str) -> str:
     return head if head and line.split("-")[0].isdigit() else path
 
 
+def _not_done(env: Environment, tests_fail: bool, default_file: str | None) -> str:
+    """Why a coding finish is sent back (once), or ""."""
+    if tests_fail:
+        return FAILING_FINISH
+    content = env.read(default_file) if default_file else None
+    line = file_tools.stub_line(content) if content else None
+    if line is not None:
+        return (
+            f"Not finished: {default_file} line {line} still raises NotImplementedError, so "
+            "the job is not done. Write the code, or finish again to stop anyway."
+        )
+    return ""
+
+
 def _already_shown(path: str, task: AgentTask) -> str:
     """Instead of the same file again (small models view it over and over): where it is,
     and the step that would move the job on."""
@@ -310,10 +324,10 @@ def run_agent(
                     citation_retries += 1
                     read = tuple(dict.fromkeys(t.arg.split(":")[0] for t in viewed))
                     observation = f"Error: {cited.feedback(task.job, read)}"
-            elif action.tool == "finish" and tests_fail and not finish_returned and not last_step:
-                # a coding finish while the tests fail: said once, then accepted
-                finish_returned = sent_back = True
-                observation = FAILING_FINISH
+            elif action.tool == "finish" and not finish_returned and not last_step:
+                # a coding finish while the tests fail or the stub is left: said once
+                observation = _not_done(env, tests_fail, default_file)
+                finish_returned = sent_back = bool(observation)
             if sent_back:
                 pass  # the observation says why the finish was not taken
             elif action.tool == "view" and _file_of(action.arg) in on_screen:
