@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, StepRan, run_agent
-from sale_tui.models.scripted import Request, ScriptedModel
-from sale_tui.prompting import PromptLibrary
+from sale_tui.agents import AgentStopped, AgentTask, StepRan
+from sale_tui.models.scripted import ScriptedModel
 from sale_tui.repo import snapshot
 from sale_tui.sandboxes import Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
+from tests.agent_helpers import run_steps, script
 from tests.sandbox_helpers import git
 
 pytestmark = pytest.mark.sandbox
@@ -29,15 +29,6 @@ TASK = AgentTask(
     edit_format="whole",
     read_only=("test_solution.py",),
 )
-
-
-def script(*replies: str) -> ScriptedModel:
-    queue: Iterator[str] = iter(replies)
-
-    def respond(request: Request) -> str:
-        return next(queue, "ACTION: run echo out of script")
-
-    return ScriptedModel("agent", respond, price_in=1.0, price_out=1.0)
 
 
 def make_exercise(root: Path) -> Path:
@@ -64,7 +55,7 @@ def env(tmp_path: Path) -> Iterator[SandboxEnvironment]:
 def run(
     model: ScriptedModel, env: SandboxEnvironment, task: AgentTask = TASK, **limits: float
 ) -> list[StepRan | AgentStopped]:
-    return list(run_agent(task, model, env, PromptLibrary(), AgentLimits(**limits)))  # type: ignore[arg-type]
+    return run_steps(model, env, task, **limits)
 
 
 def steps_of(events: list[StepRan | AgentStopped]) -> list[StepRan]:

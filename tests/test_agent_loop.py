@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, StepRan, run_agent
-from sale_tui.models.scripted import Request, ScriptedModel
-from sale_tui.prompting import PromptLibrary
+from sale_tui.agents import AgentStopped, AgentTask, StepRan
+from sale_tui.models.scripted import ScriptedModel
 from sale_tui.repo import snapshot
 from sale_tui.sandboxes import Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
+from tests.agent_helpers import run_steps, script
 from tests.sandbox_helpers import make_repo
 
 pytestmark = pytest.mark.sandbox
@@ -24,15 +24,6 @@ TASK = AgentTask(
 )
 
 
-def script(*replies: str | Exception) -> ScriptedModel:
-    queue: Iterator[str | Exception] = iter(replies)
-
-    def respond(request: Request) -> str | Exception:
-        return next(queue, "ACTION: run echo out of script")
-
-    return ScriptedModel("agent", respond, price_in=1.0, price_out=1.0)
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[SandboxEnvironment]:
     with Workspace(snapshot(make_repo(tmp_path / "repo")), "loop") as ws:
@@ -42,7 +33,7 @@ def env(tmp_path: Path) -> Iterator[SandboxEnvironment]:
 def run(
     model: ScriptedModel, env: SandboxEnvironment, task: AgentTask = TASK, **limits: float
 ) -> list[StepRan | AgentStopped]:
-    return list(run_agent(task, model, env, PromptLibrary(), AgentLimits(**limits)))  # type: ignore[arg-type]
+    return run_steps(model, env, task, **limits)
 
 
 def test_view_edit_test_finish_fixes_the_bug(env: SandboxEnvironment) -> None:
