@@ -97,6 +97,13 @@ def protected_tests(paths: Iterable[str], job: str) -> tuple[str, ...]:
     return tuple(sorted(p for p in paths if is_test_file(Path(p))))
 
 
+def tests_written(written: Iterable[str], read_only: Iterable[str]) -> tuple[str, ...]:
+    """Of the paths a patch writes, those that change the job's tests: a read-only test file,
+    or test-collection config (a new conftest.py can skip every test)."""
+    protected = set(read_only)
+    return tuple(p for p in written if p in protected or Path(p).name in COLLECTION_CONFIG)
+
+
 def detect_test_command(root: Path) -> str | None:
     """How to run the repo's tests inside the sandbox, or None when there are none to find."""
     files = list(repo_files.walk(root))

@@ -16,7 +16,7 @@ import time
 from collections.abc import Collection, Generator
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal, TypeAlias
 
 from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, run_agent
@@ -25,7 +25,7 @@ from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import rank_key
 from sale_tui.errors import RepoError, SandboxError
 from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
-from sale_tui.jobs import COLLECTION_CONFIG, detect_test_command, is_about_tests, protected_tests
+from sale_tui.jobs import detect_test_command, is_about_tests, protected_tests, tests_written
 from sale_tui.repo import Snapshot, apply_patch, patch_paths, snapshot, summarize
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace, prune
@@ -199,12 +199,7 @@ class JobPipeline:
             written = patch_paths(request.root, self.patch)
         except RepoError:
             return ()  # a broken patch fails its verification anyway
-        protected = set(request.read_only)
-        return tuple(
-            path
-            for path in written
-            if path in protected or PurePosixPath(path).name in COLLECTION_CONFIG
-        )
+        return tests_written(written, request.read_only)
 
     def _budget_left(self) -> float | None:
         if self.request.budget_usd is None:

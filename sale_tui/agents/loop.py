@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from sale_tui.agents import file_tools
 from sale_tui.agents.actions import STOP, Action, ActionError, parse
 from sale_tui.agents.citations import CitationCheck, check_citations
-from sale_tui.agents.environment import Environment, clip, list_files, run_tests
+from sale_tui.agents.environment import Environment, clip, run_tests
 from sale_tui.agents.native_tools import from_tool_call, tool_schemas
 from sale_tui.agents.opening import named_files, opening
 from sale_tui.agents.repeats import STOP_AT, repeating
@@ -259,7 +259,8 @@ def run_agent(
     tests_fail = finish_returned = False  # the latest test run failed; a finish sent back
     viewed: list[Action] = []
     # a bare code block in a reply writes this file: the one the job names, when only one
-    targets = [f for f in named_files(task.job, list_files(env)) if f not in read_only]
+    files = list(transcript.opening.files)
+    targets = [f for f in named_files(task.job, files) if f not in read_only]
     default_file = targets[0] if len(targets) == 1 and task.kind == "coding" else None
     # files whose current content the agent has in front of it (shown whole, unchanged since)
     on_screen = {path for path, _ in transcript.opening.parts if path is not None}

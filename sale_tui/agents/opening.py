@@ -32,6 +32,8 @@ class Opening:
     parts: tuple[tuple[str | None, str], ...]
     """The first turn in pieces: (the file a piece shows whole, or None; its text), so a
     file's piece can give way to a later view of it."""
+    files: tuple[str, ...] = ()
+    """The repository's files when the job began."""
 
     @property
     def text(self) -> str:
@@ -109,7 +111,7 @@ def opening(
                 continue
             parts.append((path if whole_view_header(shown) else None, shown))
             left -= len(shown)
-        return Opening(tuple(parts))
+        return Opening(tuple(parts), tuple(files))
     for path in chosen_files(job, files, read_only):
         if left < 200:
             break
@@ -120,4 +122,4 @@ def opening(
         whole = len(content) <= limit
         parts.append((path if whole else None, _block(path, content, limit, read_only)))
         left -= min(len(content), limit) + len(path) + 10
-    return Opening(tuple(parts))
+    return Opening(tuple(parts), tuple(files))

@@ -31,7 +31,7 @@ from sale_tui.benchmark.grading import Grade, Runner, f1, normalise
 from sale_tui.benchmark.tasks import Task, humaneval_problems
 from sale_tui.config import Settings
 from sale_tui.errors import RepoError
-from sale_tui.jobs import COLLECTION_CONFIG, detect_test_command, protected_tests
+from sale_tui.jobs import detect_test_command, protected_tests, tests_written
 from sale_tui.prompting import PromptLibrary
 from sale_tui.repo import patch_paths, snapshot, summarize
 from sale_tui.sandboxes import SandboxLimits, Workspace
@@ -176,7 +176,7 @@ def _changes_tests(root: Path, patch: bytes, read_only: tuple[str, ...]) -> bool
         written = patch_paths(root, patch)
     except RepoError:
         return True
-    return any(p in read_only or Path(p).name in COLLECTION_CONFIG for p in written)
+    return bool(tests_written(written, read_only))
 
 
 def short_answer(summary: str) -> str:
