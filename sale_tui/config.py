@@ -66,6 +66,17 @@ class AgentConfig(_Section):
     (search/replace blocks, whole files for new or short ones). Default: ``whole`` for local
     models (aider's finding, and ours: small models cannot copy old lines exactly), ``diff``
     for hosted ones."""
+    stop_when_tests_pass: bool | None = None
+    """Whether a change that turns the job's failing tests green ends the run, as aider's
+    auto-test loop does. Default: true for local models (measured: small models that go on
+    after that mostly break the working code), false for hosted ones (they finish
+    themselves, and may have more to do than the tests check)."""
+    draft_first: bool | None = None
+    """Whether step 1 is asked as one call would ask it: on a coding job that names one file,
+    that file whole (``whole`` edit format only). The loop's rules and tools come from step 2
+    on. Default: true for local
+    models (measured: the loop's long first prompt cost the 1.5B a fifth of its one-call
+    solve rate), false for hosted ones."""
 
 
 class ModelCallConfig(_Section):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeAlias
 
-from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, AgentTask, run_agent
+from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, run_agent, task_for_agent
 from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import rank_key
@@ -226,13 +226,13 @@ class JobPipeline:
         self.stopped, self.tests_passed, self.patch, self.changed_tests = None, None, b"", ()
         # the roster entry behind the agent (LiteLLMModel keeps it): whether it uses tool calls
         roster_entry = getattr(agent.model, "agent", None)
-        task = AgentTask(
+        task = task_for_agent(
+            roster_entry,
             request.text,
             scored.bid.text,
             request.kind,
             request.test_command,
             request.repo_summary,
-            getattr(roster_entry, "edit_format", "diff"),
             request.read_only,
         )
         settings = runner.settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from sale_tui.agents.loop import EditFormat
+from sale_tui.agents.task import EditFormat
 from sale_tui.config import AgentConfig, Settings
 from sale_tui.errors import UnknownModelError, UsageError
 from sale_tui.models import weights
@@ -38,6 +38,10 @@ class Agent:
     """Execute with provider tool calls rather than the text action format."""
     edit_format: EditFormat = "diff"
     """``whole`` files or search/replace ``diff`` blocks (config.AgentConfig.edit_format)."""
+    stop_when_tests_pass: bool = False
+    """A change that turns the failing tests green ends the run (config, same name)."""
+    draft_first: bool = False
+    """Step 1 is asked as one call would ask it (config, same name)."""
 
     @property
     def price(self) -> float | None:
@@ -75,6 +79,12 @@ def _local_agent(spec: LocalModel, settings: Settings, config: AgentConfig | Non
         local=spec,
         native_tools=bool(config and config.tool_calls),
         edit_format=(config.edit_format if config and config.edit_format else "whole"),
+        stop_when_tests_pass=(
+            True
+            if config is None or config.stop_when_tests_pass is None
+            else config.stop_when_tests_pass
+        ),
+        draft_first=True if config is None or config.draft_first is None else config.draft_first,
     )
 
 
@@ -100,6 +110,8 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
         api_base=config.api_base,
         native_tools=bool(native_tools),
         edit_format=config.edit_format or "diff",
+        stop_when_tests_pass=bool(config.stop_when_tests_pass),
+        draft_first=bool(config.draft_first),
     )
 
 

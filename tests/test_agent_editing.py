@@ -70,23 +70,31 @@ def test_the_first_turn_shows_the_exercise_and_a_whole_file_write_runs_the_tests
         "    return 2 * x\n```",
         "ACTION: finish double() returns 2 * x; the tests pass",
     )
-    events = run(model, env)
-    first = model.requests[0].messages
-    system, opening = first[0]["content"], first[1]["content"]
-    assert "ACTION: write <path>" in system and "<<<<<<< SEARCH" not in system  # whole-file
-    assert "calc.py" not in system and "util.py" not in system  # no copyable example file
-    assert "Read-only: test_solution.py" in system
+    events = run(model, env, replace(TASK, draft_first=True))
+    # step 1 of a whole-file agent on a job naming one file: that file, asked as one call
+    (draft,) = model.requests[0].messages
+    opening = draft["content"]
+    assert opening.endswith(
+        "Reply with the whole new solution.py in one ```python block, nothing else."
+    )
+    assert "ACTION:" not in opening  # no tool list to get wrong on the first step
     # the file the job names, the instructions, then the tests, before the agent asked
     named = opening.index("solution.py:\n```\ndef double")
     tests = opening.index("test_solution.py (read-only: the job's tests):")
     assert named < opening.index("INSTRUCTIONS.md:") < tests
+    assert "FAILED test_solution.py::test_double" in opening  # they fail before any change
+    # from step 2 on, the loop's prompt, with the draft as its first step
+    system = model.requests[1].messages[0]["content"]
+    assert "ACTION: write <path>" in system and "<<<<<<< SEARCH" not in system  # whole-file
+    assert "calc.py" not in system and "util.py" not in system  # no copyable example file
+    assert "Read-only: test_solution.py" in system
     write = steps_of(events)[0]
     assert write.observation.startswith("Wrote solution.py (2 lines).\n\nTests PASSED")
     assert env.read("solution.py") == "def double(x):\n    return 2 * x\n"
     final = events[-1]
     assert isinstance(final, AgentStopped) and final.reason == "finished" and final.steps == 2
     # the file's old content gives way to the latest: the stub is no longer in the prompt
-    assert "raise NotImplementedError" not in str(model.requests[1].messages)
+    assert "Return twice x" not in str(model.requests[1].messages)
 
 
 def test_a_write_that_does_not_compile_is_refused_with_the_lines_around(
@@ -155,8 +163,10 @@ def test_prompts_stay_flat_as_the_job_goes_on(env: SandboxEnvironment) -> None:
     sizes = [len(str(request.messages)) for request in model.requests]
     assert len(sizes) == 12
     assert sizes[-1] < sizes[3] * 1.3, sizes  # bounded: not growing with every step
-    old = model.requests[-1].messages[2]["content"]
-    assert old == "[step 1: run seq 0 400]"  # a note, not an action a model could copy
+    last = model.requests[-1].messages
+    # old steps are notes on the user's side, never assistant turns a model could copy
+    assert "\n\n[step 1: run seq 0 400] [exit 0]" in last[1]["content"]
+    assert [m["role"] for m in last] == ["system", "user", "assistant", "user", "assistant", "user"]
 
 
 def test_no_spelling_of_a_path_gets_past_the_read_only_tests(env: SandboxEnvironment) -> None:

@@ -18,6 +18,9 @@ SAMPLE = {
     "native_tools": False,
     "edit_format": "whole",
     "read_only": "tests/test_x.py",
+    "files": "FILES-SHOWN",
+    "path": "PATH-TO-WRITE",
+    "language": "python",
     "pairs": [PlanPair("PAST-JOB", "a", "LOSING-PLAN", "b", "WINNING-PLAN", "success", 0.5)],
 }
 

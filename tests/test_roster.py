@@ -121,3 +121,22 @@ def test_find_local_model_by_any_name() -> None:
     assert find_local_model(spec.agent_name) is spec
     assert find_local_model(spec.model_id) is spec
     assert find_local_model("nope") is None
+
+
+def test_how_an_agent_executes_defaults_by_where_it_runs_and_the_config_overrides() -> None:
+    local = build_roster(Settings())[0]
+    assert (local.edit_format, local.stop_when_tests_pass, local.draft_first) == (
+        "whole",
+        True,
+        True,
+    )
+    hosted = AgentConfig(name="big", model="gpt-4o-mini", price_in=1, price_out=1, context=8)
+    agent = build_roster(Settings(agents=[hosted]), resolve_prices=False)[0]
+    assert (agent.edit_format, agent.stop_when_tests_pass, agent.draft_first) == (
+        "diff",
+        False,
+        False,
+    )
+    mine = AgentConfig(name="q", model=local.model, stop_when_tests_pass=False, edit_format="diff")
+    agent = build_roster(Settings(agents=[mine]), resolve_prices=False)[0]
+    assert (agent.edit_format, agent.stop_when_tests_pass) == ("diff", False)

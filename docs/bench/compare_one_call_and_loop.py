@@ -26,6 +26,8 @@ print("| domain | agent | one call pass@1 | agent loop pass@1 | loop: own checks
 print("|---|---|---|---|---|---|---|---|---|---|")
 for domain in ("coding", "research", "all"):
     chosen = [t for t in tasks if domain == "all" or t["domain"] == domain]
+    if not chosen:  # a run of one domain only
+        continue
     for agent in agents:
         o = [one[f"{t['id'].removeprefix('agentic:')}|{agent}"] for t in chosen]
         a = [ag[f"{t['id']}|{agent}"] for t in chosen]

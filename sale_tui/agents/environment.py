@@ -49,6 +49,20 @@ def run_tests(env: Environment, command: str | None, limit: int = OBSERVATION_CH
     return f"Tests {verdict} (`{command}`, exit {result.exit_code}):\n{clip(result.output, limit)}"
 
 
+def failing_summary(output: str, limit: int = 900) -> str:
+    """Which tests fail and on what, without the tracebacks a small model has no room for:
+    pytest's failing lines (``>``) and their errors (``E``), then its short summary
+    (``FAILED test_x.py::test_a - AssertionError``) and last line."""
+    lines = [line.rstrip() for line in output.splitlines() if line.strip()]
+    where = [line for line in lines if line.startswith((">", "E "))]
+    named = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    tail = "\n".join(dict.fromkeys([*named, *lines[-1:]]))
+    room = limit - len(tail)
+    head = "\n".join(where)
+    head = head if len(head) <= room else head[: max(room - 3, 0)].rstrip() + " …"
+    return f"{head}\n{tail}".strip() if room > 0 else tail[:limit]
+
+
 def list_files(env: Environment, limit: int = 2000) -> list[str]:
     """The repository's files (tracked or new, never .git), sorted, at most ``limit``."""
     found = env.run(

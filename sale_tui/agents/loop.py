@@ -16,17 +16,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeAlias
+from dataclasses import dataclass, replace
+from typing import Literal, TypeAlias
 
 from sale_tui.agents import file_tools
 from sale_tui.agents.actions import STOP, Action, ActionError, parse
 from sale_tui.agents.citations import CitationCheck, check_citations
+from sale_tui.agents.draft import draft_messages, drafts_first
 from sale_tui.agents.environment import Environment, clip, run_tests
+from sale_tui.agents.feedback import already_shown, not_done, steps_left_note, tests_before
 from sale_tui.agents.native_tools import from_tool_call, tool_schemas
 from sale_tui.agents.opening import named_files, opening
 from sale_tui.agents.repeats import STOP_AT, repeating
 from sale_tui.agents.search_tool import search
+from sale_tui.agents.task import AgentTask, Prompts
 from sale_tui.agents.transcript import Transcript, Turn, whole_view
 from sale_tui.protocols import Model, Reply
 
@@ -40,45 +43,26 @@ StopReason = Literal[
     "wall_time",
     "model_error",
 ]
-EditFormat = Literal["whole", "diff"]
-"""How the prompt teaches changing a file: ``whole`` (write the whole file: what small models
-get right) or ``diff`` (search/replace blocks, whole files for new or small ones)."""
 CITATION_RETRIES = 2
 """A research answer with missing or wrong citations is sent back this many times at most."""
 BROKEN_EDITS = 4
 """Attempts to change a file that fail this many times in a row (not found, does not
 compile, unreadable block) end the run: the agent cannot produce a working edit."""
 AUTO_TEST_CHARS = 1500
-FAILING_FINISH = (
-    "Not finished: the tests fail since your last change (see above). Fix the code and the "
-    "tests run again, or finish again to stop anyway."
-)
 PASSED_NEXT = "\nIf the job is done: `ACTION: finish <what you changed>`."
 _QUESTION_LAST = (
     "The question: {job}\nWhen you have read the lines that answer it, reply "
     "`ACTION: finish <the short answer> (<path>:<line>)`."
+)
+_WRITE_FIRST = (
+    "{path} is the file to change: reply with `ACTION: write {path}` and every line of its "
+    "new content in one ``` block."
 )
 _TESTS_BAD = re.compile(r"^Tests (?:FAILED|TIMED OUT)", re.MULTILINE)
 _TIMING = re.compile(r"\d+(?:\.\d+)?\s*(?:s|ms|sec|seconds)\b")
 PROMPT_READ_ONLY = 10
 """Read-only files named in the prompt; past that, a count (a big repo has hundreds)."""
 _TRIED_CHANGE = re.compile(r"ACTION:?\W*(write|edit)\b", re.IGNORECASE)
-
-
-class Prompts(Protocol):
-    def render(self, role: str, /, **variables: Any) -> str: ...
-
-
-@dataclass(frozen=True)
-class AgentTask:
-    job: str
-    plan: str
-    kind: str = "coding"
-    test_command: str | None = None
-    repo_summary: str = ""
-    edit_format: EditFormat = "diff"
-    read_only: tuple[str, ...] = ()
-    """Files the agent may not change: the tests that decide the job (pipeline, jobs.py)."""
 
 
 @dataclass(frozen=True)
@@ -170,34 +154,6 @@ def _file_of(target: str) -> str:
     return head if head and line.split("-")[0].isdigit() else path
 
 
-def _not_done(env: Environment, tests_fail: bool, default_file: str | None) -> str:
-    """Why a coding finish is sent back (once), or ""."""
-    if tests_fail:
-        return FAILING_FINISH
-    content = env.read(default_file) if default_file else None
-    line = file_tools.stub_line(content) if content else None
-    if line is not None:
-        return (
-            f"Not finished: {default_file} line {line} still raises NotImplementedError, so "
-            "the job is not done. Write the code, or finish again to stop anyway."
-        )
-    return ""
-
-
-def _already_shown(path: str, task: AgentTask) -> str:
-    """Instead of the same file again (small models view it over and over): where it is,
-    and the step that would move the job on."""
-    if task.kind == "research":
-        step = "answer with `ACTION: finish <the short answer> (<path>:<line>)`, or search"
-    elif path in {file_tools.normal_path(p) for p in task.read_only}:
-        step = "it is one of the job's tests (read-only): change the code it tests"
-    elif task.edit_format == "diff":
-        step = f"change it with `ACTION: edit {path}` and a search/replace block"
-    else:
-        step = f"change it with `ACTION: write {path}` and the whole new file in a ``` block"
-    return f"{path} has not changed since it was shown above. Do not view it again: {step}."
-
-
 def _track_on_screen(on_screen: set[str], action: Action | None, observation: str) -> None:
     if action is None or observation.startswith("Error"):
         return
@@ -209,15 +165,6 @@ def _track_on_screen(on_screen: set[str], action: Action | None, observation: st
         on_screen.add(file_tools.normal_path(action.arg))
     elif action.tool == "view" and (path := whole_view(observation)) is not None:
         on_screen.add(path)
-
-
-def _steps_left_note(kind: str, left: int) -> str:
-    answer = "your best answer, citing path:line" if kind == "research" else "what you changed"
-    if left == 1:
-        return f"\n\n(1 step left: your next reply must be `ACTION: finish <{answer}>`.)"
-    if left == 3 and kind == "research":
-        return f"\n\n(3 steps left: finish soon with {answer}.)"
-    return ""
 
 
 def run_agent(
@@ -244,13 +191,22 @@ def run_agent(
         read_only=_read_only_line(read_only),
     )
     started = time.monotonic()
-    transcript = Transcript(
-        system,
-        opening(env, task.job, task.kind, read_only),
-        native_tools=native_tools,
-        # small models follow what comes last: the research question is said again there
-        reminder=_QUESTION_LAST.format(job=task.job.strip()) if task.kind == "research" else "",
-    )
+    first = opening(env, task.job, task.kind, read_only)
+    failing = tests_before(env, task)
+    if failing is not None:
+        first = replace(first, parts=(*first.parts, (None, failing)))
+    # a bare code block in a reply writes this file: the one the job names, when only one
+    targets = [f for f in named_files(task.job, list(first.files)) if f not in read_only]
+    default_file = targets[0] if len(targets) == 1 and task.kind == "coding" else None
+    # small models follow what comes last: the question, or the file to write, said there
+    if task.kind == "research":
+        reminder = _QUESTION_LAST.format(job=task.job.strip())
+    elif default_file and task.edit_format == "whole" and not native_tools:
+        reminder = _WRITE_FIRST.format(path=default_file)
+    else:
+        reminder = ""
+    transcript = Transcript(system, first, native_tools=native_tools, reminder=reminder)
+    drafting = drafts_first(task, first, default_file, native_tools)
     schemas = tool_schemas(task.kind) if native_tools else None
     tokens, cost = 0, 0.0
     keys: list[str] = []
@@ -258,10 +214,6 @@ def run_agent(
     citation_retries = failed_changes = 0
     tests_fail = finish_returned = False  # the latest test run failed; a finish sent back
     viewed: list[Action] = []
-    # a bare code block in a reply writes this file: the one the job names, when only one
-    files = list(transcript.opening.files)
-    targets = [f for f in named_files(task.job, files) if f not in read_only]
-    default_file = targets[0] if len(targets) == 1 and task.kind == "coding" else None
     # files whose current content the agent has in front of it (shown whole, unchanged since)
     on_screen = {path for path, _ in transcript.opening.parts if path is not None}
 
@@ -296,8 +248,12 @@ def run_agent(
             return
         step_started = time.monotonic()
         try:
+            if step == 1 and drafting and default_file:
+                messages = draft_messages(task, first, default_file, prompts)
+            else:
+                messages = transcript.messages()
             reply = model.complete(
-                transcript.messages(),
+                messages,
                 max_tokens=limits.step_max_tokens,
                 temperature=0.0,
                 tools=schemas,
@@ -313,6 +269,7 @@ def run_agent(
         action: Action | None
         cited: CitationCheck | None = None
         sent_back = changed = False  # sent back: a finish not taken yet (citations, tests)
+        done = ""  # the summary of a run that ends as the tests pass
         last_step = step == limits.max_steps
         try:
             action = _read_action(reply, native_tools, default_file)
@@ -327,12 +284,12 @@ def run_agent(
                     observation = f"Error: {cited.feedback(task.job, read)}"
             elif action.tool == "finish" and not finish_returned and not last_step:
                 # a coding finish while the tests fail or the stub is left: said once
-                observation = _not_done(env, tests_fail, default_file)
+                observation = not_done(env, tests_fail, default_file)
                 finish_returned = sent_back = bool(observation)
             if sent_back:
                 pass  # the observation says why the finish was not taken
             elif action.tool == "view" and _file_of(action.arg) in on_screen:
-                observation = _already_shown(_file_of(action.arg), task)
+                observation = already_shown(_file_of(action.arg), task)
             else:
                 observation, changed = _execute(action, env, task, read_only)
         except ActionError as error:
@@ -347,6 +304,17 @@ def run_agent(
             )
         if action is not None and (changed or action.tool == "test"):
             tests_fail = bool(_TESTS_BAD.search(observation))
+        # aider's auto-test loop: the change that turns failing tests green ends the run
+        # (``failing``: a coding job with tests, so a change has just run them)
+        if (
+            changed
+            and failing
+            and not tests_fail
+            and task.stop_when_tests_pass
+            and not not_done(env, False, default_file)
+        ):
+            assert action is not None  # a change is always an action's
+            done = f"Changed {action.arg}; the tests (`{task.test_command}`) now pass."
 
         tried_change = (
             action.tool in ("write", "edit") if action else bool(_TRIED_CHANGE.search(reply.text))
@@ -359,7 +327,7 @@ def run_agent(
         cycle = repeating(keys, labels)
         if cycle is not None:
             observation += "\n\n" + cycle.feedback(task.kind)
-        observation += _steps_left_note(task.kind, limits.max_steps - step)
+        observation += steps_left_note(task.kind, limits.max_steps - step)
         if cycle is not None and cycle.length == 1 and not native_tools:
             # Not added again: a transcript of identical turns makes a small model copy them
             # even when sampled hot. The last observation says it was tried again.
@@ -377,6 +345,9 @@ def run_agent(
         )
         if action is not None and action.tool == "finish" and not sent_back:
             yield stopped("finished", step, summary=action.arg, cited=cited)
+            return
+        if done:
+            yield stopped("finished", step, summary=done)
             return
         if cycle is not None and cycle.times >= STOP_AT:
             what = " → ".join(cycle.steps)

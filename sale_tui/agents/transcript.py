@@ -1,9 +1,10 @@
 """The messages a step sends: bounded, so a step costs about the same at step 15 as at step 2.
 
 Re-sending the whole transcript made steps grow from 1,000 to 2,700 prompt tokens over a job.
-Here only the last ``RECENT_TURNS`` steps are sent whole; older ones shrink to their action
-line and the first line of what came back. A file's content is kept once, in its latest view
-or whole-file write: an earlier view of the same file (the first turn's included) gives way to
+Here only the last ``RECENT_TURNS`` steps are sent whole; older ones shrink to a note (what
+was done, the first line of what came back) on the message before them; a native tool call
+stays a call, its arguments shortened. A file's content is kept once, in its latest view or
+whole-file write: an earlier view of the same file (the first turn's included) gives way to
 a one-line pointer, so the agent never reads two versions and wonders which holds.
 """
 
@@ -136,7 +137,16 @@ class Transcript:
             path = shows_file(turn)
             # a file's latest content stays, however old; other steps only while recent
             whole = latest[path] == index if path is not None else index >= recent_from
-            messages += self._turn(turn, whole)
+            if whole or (self.native_tools and turn.reply.tool_calls):
+                # tool calls stay calls (shortened when old): every call needs its answer
+                messages += self._turn(turn, whole)
+            else:
+                # an old step is a note on the message before it, never an assistant turn:
+                # small models copy their own past turns, and sent "[step 3: wrote a.py]"
+                # as their next reply when old steps were shown as such
+                last = messages[-1]
+                note = f"{_short_reply(turn)} {_short(turn.observation)}"
+                last["content"] = f"{last.get('content') or ''}\n\n{note}"
         return messages
 
     def _pointer(self, path: str, index: int) -> str:
@@ -146,13 +156,11 @@ class Transcript:
         return f"{path}: [shown again at step {turn.step}: read it there]"
 
     def _turn(self, turn: Turn, whole: bool) -> list[Message]:
-        observation = turn.observation if whole else _short(turn.observation)
         reply = turn.reply
         if not (self.native_tools and reply.tool_calls):
-            text = reply.text if whole else _short_reply(turn)
             return [
-                {"role": "assistant", "content": text},
-                {"role": "user", "content": observation},
+                {"role": "assistant", "content": reply.text},
+                {"role": "user", "content": turn.observation},
             ]
         calls = [
             {
@@ -166,6 +174,7 @@ class Transcript:
             for c in reply.tool_calls
         ]
         # Every call needs an answer; only the first one ran (one action per step).
+        observation = turn.observation if whole else _short(turn.observation)
         answers = [observation] + [NOT_RUN] * (len(calls) - 1)
         content = reply.text if whole else _short(reply.text)
         return [

@@ -25,7 +25,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, run_agent
+from sale_tui.agents import AgentLimits, AgentStopped, run_agent, task_for_agent
 from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark.grading import Grade, Runner, f1, normalise
 from sale_tui.benchmark.tasks import Task, humaneval_problems
@@ -202,13 +202,13 @@ def solve_agentic(
     kind = task.domain
     test_command = detect_test_command(root) if kind == "coding" else None
     roster_entry = getattr(agent.model, "agent", None)
-    job = AgentTask(
+    job = task_for_agent(
+        roster_entry,
         task.prompt,
         NO_PLAN if kind == "coding" else RESEARCH_PLAN,
         kind,
         test_command,
         summarize(root),
-        getattr(roster_entry, "edit_format", "whole"),
         protected_tests(code.paths(), task.prompt) if kind == "coding" else (),
     )
     limits = SandboxLimits.from_config(settings.sandbox)

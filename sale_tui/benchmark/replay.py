@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sale_tui.agents import AgentLimits, AgentStopped, AgentTask, run_agent
+from sale_tui.agents import AgentLimits, AgentStopped, run_agent, task_for_agent
 from sale_tui.auction import AuctionAgent
 from sale_tui.benchmark.tasks import Task
 from sale_tui.config import Settings
@@ -57,13 +57,13 @@ def solve_in_repo(
     """(tests passed, tokens, $, what happened) for one agent doing the job in the sandbox."""
     settings = settings or Settings()
     code = snapshot(Path(task.repo), ref=task.commit or "HEAD")
-    job = AgentTask(
+    job = task_for_agent(
+        getattr(agent.model, "agent", None),
         task.prompt,
         NO_PLAN,
         "coding",
         task.test_command,
         summarize(code.root),
-        getattr(getattr(agent.model, "agent", None), "edit_format", "diff"),
         protected_tests(code.paths(), task.prompt),
     )
     limits = SandboxLimits.from_config(settings.sandbox)

@@ -1,0 +1,133 @@
+"""How a job starts, and how a small model's ends: the job's tests run before the first step
+(a failing one is named in the first turn); a small model's step 1 is a draft asked as one
+call would ask it (``agents/draft.py``); the change that turns the tests green ends its run
+(aider's auto-test loop). Scripted replies at the model seam; the sandbox, its files and its
+tests are real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from sale_tui.agents import AgentStopped, AgentTask, StepRan, task_for_agent
+from sale_tui.repo import snapshot
+from sale_tui.roster import Agent
+from sale_tui.sandboxes import Workspace
+from sale_tui.sandboxes.environment import SandboxEnvironment
+from tests.agent_helpers import run_steps, script
+from tests.test_agent_editing import TASK, make_exercise
+
+pytestmark = pytest.mark.sandbox
+
+WRITE = "ACTION: write solution.py\n```python\ndef double(x):\n    return 2 * x\n```"
+SMALL = replace(TASK, stop_when_tests_pass=True, draft_first=True)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[SandboxEnvironment]:
+    with Workspace(snapshot(make_exercise(tmp_path / "ex")), "first-step") as ws:
+        yield SandboxEnvironment(ws)
+
+
+def test_the_first_turn_names_the_failing_tests_and_the_file_to_write(
+    env: SandboxEnvironment,
+) -> None:
+    model = script("ACTION: view INSTRUCTIONS.md", "ACTION: finish done")
+    run_steps(model, env, replace(SMALL, edit_format="diff"))  # no draft: the loop's prompt
+    opening = model.requests[0].messages[1]["content"]
+    assert "fail before any change" in opening
+    assert "FAILED test_solution.py::test_double" in opening
+    assert "Traceback" not in opening  # the summary, not the tracebacks
+    assert "is the file to change" not in opening  # said only to whole-file agents
+
+
+def test_a_whole_file_agent_is_told_last_which_file_to_write(env: SandboxEnvironment) -> None:
+    model = script("no code here", "ACTION: finish done")
+    run_steps(model, env, SMALL)
+    assert len(model.requests[0].messages) == 1  # step 1: the draft
+    step_2 = model.requests[1].messages[1]["content"]
+    # small models follow what comes last: the one file to change, and how
+    assert "solution.py is the file to change: reply with `ACTION: write solution.py`" in step_2
+    assert "fail before any change" in step_2
+
+
+def test_a_change_that_turns_the_tests_green_ends_a_small_models_run(
+    env: SandboxEnvironment,
+) -> None:
+    model = script(WRITE, "ACTION: run rm solution.py")  # what it would have done next
+    events = run_steps(model, env, SMALL)
+    stopped = events[-1]
+    assert isinstance(stopped, AgentStopped) and stopped.reason == "finished"
+    assert stopped.steps == 1 and len(model.requests) == 1
+    assert "the tests" in stopped.summary and "now pass" in stopped.summary
+    assert env.read("solution.py") is not None  # the second reply never ran
+
+
+def test_without_the_setting_the_agent_decides_when_it_is_done(
+    env: SandboxEnvironment,
+) -> None:
+    model = script(WRITE, "ACTION: finish double() returns 2 * x")
+    events = run_steps(model, env, TASK)
+    assert [e.action.tool for e in events if isinstance(e, StepRan) and e.action] == [
+        "write",
+        "finish",
+    ]
+    assert isinstance(events[-1], AgentStopped) and events[-1].summary.startswith("double()")
+
+
+def test_tests_that_already_pass_do_not_end_the_run(tmp_path: Path) -> None:
+    # a job on a green repo (add a feature): passing tests after a change prove nothing
+    root = make_exercise(tmp_path / "ex")
+    (root / "solution.py").write_text("def double(x):\n    return x + x\n")
+    from tests.sandbox_helpers import git
+
+    git(root, "commit", "-qam", "done already")
+    model = script(WRITE, "ACTION: finish rewrote it")
+    with Workspace(snapshot(root), "tests-green") as ws:
+        events = run_steps(model, SandboxEnvironment(ws), SMALL)
+    assert "fail before any change" not in model.requests[0].messages[0]["content"]
+    assert len(model.requests) == 2 and isinstance(events[-1], AgentStopped)
+    assert events[-1].summary == "rewrote it"
+
+
+def test_a_write_that_leaves_the_stub_does_not_count_as_done(env: SandboxEnvironment) -> None:
+    # the tests pass, but the job's file still raises NotImplementedError somewhere
+    half = (
+        "ACTION: write solution.py\n```python\ndef double(x):\n    return 2 * x\n\n\n"
+        "def triple(x):\n    raise NotImplementedError\n```"
+    )
+    model = script(half, "ACTION: finish done")
+    steps = [e for e in run_steps(model, env, SMALL, max_steps=3) if isinstance(e, StepRan)]
+    assert len(steps) == 3  # the run went on, and its finish was sent back
+    assert steps[1].observation.startswith("Not finished: solution.py line 6")
+
+
+def test_the_task_takes_how_to_execute_from_the_roster_entry() -> None:
+    small = Agent(
+        "q", "local/q", 1.0, 1.0, 4096, True, edit_format="whole", stop_when_tests_pass=True
+    )
+    task = task_for_agent(small, "job", "plan", "coding", "pytest", "summary", ("t.py",))
+    assert (task.edit_format, task.stop_when_tests_pass, task.read_only) == (
+        "whole",
+        True,
+        ("t.py",),
+    )
+    outside = task_for_agent(None, "job", "plan", "coding", None, "")
+    assert (outside.edit_format, outside.stop_when_tests_pass) == ("diff", False)
+
+
+def test_without_draft_first_step_1_is_the_loops_own_prompt(env: SandboxEnvironment) -> None:
+    model = script(WRITE, "ACTION: finish done")
+    run_steps(model, env, replace(SMALL, draft_first=False))
+    system, opening = (m["content"] for m in model.requests[0].messages)
+    assert "ACTION: write <path>" in system and "Reply with the whole new" not in opening
+
+
+def test_a_research_job_gets_no_draft(env: SandboxEnvironment) -> None:
+    research = AgentTask("Where is Vienna?", "look", "research", draft_first=True)
+    model = script("ACTION: finish Austria (docs/02-cities.md:3)")
+    run_steps(model, env, research)
+    assert [m["role"] for m in model.requests[0].messages] == ["system", "user"]
