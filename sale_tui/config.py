@@ -77,6 +77,12 @@ class AgentConfig(_Section):
     on. Default: true for local
     models (measured: the loop's long first prompt cost the 1.5B a fifth of its one-call
     solve rate), false for hosted ones."""
+    drafts: int | None = Field(default=None, ge=1, le=8)
+    """How many candidate drafts a coding job may get before the loop's own steps (test-time
+    compute for small models): when a draft leaves the job's failing tests failing, the next
+    is sampled afresh (temperature 0.7) from the same prompt, and the first that turns them
+    green is kept. Only with ``draft_first`` and tests that fail before the change. Default:
+    3 for local models, 1 for hosted ones."""
 
 
 class ModelCallConfig(_Section):

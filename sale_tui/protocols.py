@@ -85,7 +85,9 @@ class Model(Protocol):
         stop: Sequence[str] | None = None,
         on_text: Callable[[str], None] | None = None,
         repetition_penalty: float | None = None,
+        seed: int | None = None,
     ) -> Reply:
         """``repetition_penalty``: llama.cpp-style multiplicative penalty on recently used
-        tokens (1.0 = off). Providers without one ignore it."""
+        tokens (1.0 = off). Providers without one ignore it. ``seed``: the sampler's seed
+        (local models), so a sampled call gives the same reply when run again."""
         ...

@@ -42,6 +42,8 @@ class Agent:
     """A change that turns the failing tests green ends the run (config, same name)."""
     draft_first: bool = False
     """Step 1 is asked as one call would ask it (config, same name)."""
+    drafts: int = 1
+    """Candidate drafts a coding job may get (config, same name)."""
 
     @property
     def price(self) -> float | None:
@@ -56,6 +58,11 @@ class Availability:
     ready: bool
     detail: str
     fix: str | None = None
+
+
+LOCAL_DRAFTS = 3
+"""Measured on the 0.5B (docs/BENCHMARKS.md): a second and third sampled draft cost a few
+hundred tokens each, less than one step of the loop."""
 
 
 def _default_logprobs(model: str) -> bool:
@@ -85,6 +92,7 @@ def _local_agent(spec: LocalModel, settings: Settings, config: AgentConfig | Non
             else config.stop_when_tests_pass
         ),
         draft_first=True if config is None or config.draft_first is None else config.draft_first,
+        drafts=LOCAL_DRAFTS if config is None or config.drafts is None else config.drafts,
     )
 
 
@@ -112,6 +120,7 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
         edit_format=config.edit_format or "diff",
         stop_when_tests_pass=bool(config.stop_when_tests_pass),
         draft_first=bool(config.draft_first),
+        drafts=config.drafts or 1,
     )
 
 

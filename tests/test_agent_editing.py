@@ -78,11 +78,13 @@ def test_the_first_turn_shows_the_exercise_and_a_whole_file_write_runs_the_tests
         "Reply with the whole new solution.py in one ```python block, nothing else."
     )
     assert "ACTION:" not in opening  # no tool list to get wrong on the first step
-    # the file the job names, the instructions, then the tests, before the agent asked
+    # the file the job names, then the instructions; the tests are named, not shown
     named = opening.index("solution.py:\n```\ndef double")
-    tests = opening.index("test_solution.py (read-only: the job's tests):")
-    assert named < opening.index("INSTRUCTIONS.md:") < tests
+    assert named < opening.index("INSTRUCTIONS.md:")
+    assert "test_solution.py (read-only" not in opening
     assert "FAILED test_solution.py::test_double" in opening  # they fail before any change
+    # the loop's own first turn (step 2 on) still shows the tests whole
+    assert "test_solution.py (read-only: the job's tests):" in str(model.requests[1].messages)
     # from step 2 on, the loop's prompt, with the draft as its first step
     system = model.requests[1].messages[0]["content"]
     assert "ACTION: write <path>" in system and "<<<<<<< SEARCH" not in system  # whole-file

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sale_tui.agents import AgentStopped, AgentTask, StepRan, task_for_agent
+from sale_tui.agents.draft import drafted_answer
 from sale_tui.repo import snapshot
 from sale_tui.roster import Agent
 from sale_tui.sandboxes import Workspace
@@ -126,8 +127,117 @@ def test_without_draft_first_step_1_is_the_loops_own_prompt(env: SandboxEnvironm
     assert "ACTION: write <path>" in system and "Reply with the whole new" not in opening
 
 
-def test_a_research_job_gets_no_draft(env: SandboxEnvironment) -> None:
-    research = AgentTask("Where is Vienna?", "look", "research", draft_first=True)
+def test_the_coding_draft_names_the_failing_tests_but_does_not_show_their_file(
+    env: SandboxEnvironment,
+) -> None:
+    # shown the test file, the 0.5B copied it into the solution
+    model = script(WRITE)
+    run_steps(model, env, replace(SMALL, read_only=("test_solution.py",)))
+    draft = model.requests[0].messages[0]["content"]
+    assert "solution.py:\n```" in draft and "raise NotImplementedError" in draft
+    assert "test_solution.py (read-only" not in draft and "def test_double" not in draft
+    assert "FAILED test_solution.py::test_double" in draft  # which tests fail, still said
+
+
+WRONG = "ACTION: write solution.py\n```python\ndef double(x):\n    return 3 * x\n```"
+
+
+def test_a_draft_that_leaves_the_tests_failing_gets_a_fresh_sampled_candidate(
+    env: SandboxEnvironment,
+) -> None:
+    model = script(WRONG, WRITE, "ACTION: run rm solution.py")
+    events = run_steps(model, env, replace(SMALL, drafts=3))
+    first, second = model.requests[:2]
+    assert (first.temperature, first.seed) == (0.0, None)  # the first draft is greedy
+    assert (second.temperature, second.seed) == (0.7, 1)
+    assert second.messages == first.messages  # the same draft prompt, sampled afresh
+    stopped = events[-1]
+    assert isinstance(stopped, AgentStopped) and (stopped.reason, stopped.steps) == (
+        "finished",
+        2,
+    )
+    assert "2 * x" in (env.read("solution.py") or "")
+
+
+def test_after_the_last_candidate_the_loop_takes_over(env: SandboxEnvironment) -> None:
+    model = script(WRONG, WRONG.replace("3 *", "4 *"), WRITE)
+    run_steps(model, env, replace(SMALL, drafts=2), max_steps=3)
+    assert [len(r.messages) for r in model.requests[:2]] == [1, 1]  # two drafts
+    step_3 = model.requests[2].messages
+    assert step_3[0]["role"] == "system"  # the loop's own prompt, the drafts in its transcript
+    assert "4 * x" in str(step_3) and model.requests[2].temperature == 0.0
+
+
+def test_one_draft_by_default_outside_the_roster(env: SandboxEnvironment) -> None:
+    model = script(WRONG, WRITE)
+    run_steps(model, env, SMALL, max_steps=2)
+    assert model.requests[1].messages[0]["role"] == "system"
+
+
+RESEARCH = AgentTask("What is Vienna the capital of?", "look", "research", draft_first=True)
+
+
+def test_a_research_draft_asks_for_a_few_words_and_cites_the_line_that_says_them(
+    env: SandboxEnvironment,
+) -> None:
+    model = script("Answer: Austria")
+    events = run_steps(model, env, RESEARCH)
+    draft = model.requests[0].messages
+    assert len(draft) == 1 and "a few words only" in draft[0]["content"]
+    assert "docs/02-cities.md (3 lines):" in draft[0]["content"]  # the best file, numbered
+    stopped = events[-1]
+    assert isinstance(stopped, AgentStopped) and (stopped.reason, stopped.steps) == (
+        "finished",
+        1,
+    )
+    assert stopped.summary == "Austria (docs/02-cities.md:3)"
+    assert stopped.citations == ("docs/02-cities.md:3",) and not stopped.bad_citations
+
+
+def test_a_drafted_answer_no_shown_line_holds_is_not_taken(env: SandboxEnvironment) -> None:
+    model = script("Answer: Germany", "ACTION: finish Austria (docs/02-cities.md:3)")
+    events = run_steps(model, env, RESEARCH)
+    first = events[0]
+    assert isinstance(first, StepRan)
+    assert first.observation.startswith('Not taken: no line of the files shown says "Germany"')
+    step_2 = model.requests[1].messages
+    assert [m["role"] for m in step_2[:2]] == ["system", "user"]  # the loop's own prompt
+    assert "Not taken" in str(step_2)
+    assert isinstance(events[-1], AgentStopped) and events[-1].steps == 2
+
+
+def test_a_sentence_is_not_taken_as_the_short_answer(env: SandboxEnvironment) -> None:
+    sentence = "Answer: Vienna is the capital city of Austria, on the Danube, as the files say"
+    model = script(sentence, "ACTION: finish Austria (docs/02-cities.md:3)")
+    events = run_steps(model, env, RESEARCH)
+    assert isinstance(events[0], StepRan)
+    assert "that is a sentence, not the short answer" in events[0].observation
+
+
+def test_a_yes_or_no_cites_the_lines_the_question_is_about(env: SandboxEnvironment) -> None:
+    question = replace(RESEARCH, job="Is Vienna the capital of Austria?")
+    events = run_steps(script("Answer: Yes."), env, question)
+    stopped = events[-1]
+    assert isinstance(stopped, AgentStopped) and stopped.reason == "finished"
+    assert stopped.summary == "Yes (docs/02-cities.md:3, docs/01-rivers.md:3)"
+
+
+def test_without_draft_first_a_research_job_starts_with_the_loop(
+    env: SandboxEnvironment,
+) -> None:
     model = script("ACTION: finish Austria (docs/02-cities.md:3)")
-    run_steps(model, env, research)
+    run_steps(model, env, replace(RESEARCH, draft_first=False))
     assert [m["role"] for m in model.requests[0].messages] == ["system", "user"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        ("Answer: Carry On", "Carry On"),
+        ("Thinking.\nanswer: **6,960** (docs/03-x.md:4)", "6,960"),
+        ("Barnaby Joyce\nbecause he was deputy", "Barnaby Joyce"),
+        ("", ""),
+    ],
+)
+def test_the_drafted_answer_is_its_answer_line(reply: str, answer: str) -> None:
+    assert drafted_answer(reply) == answer

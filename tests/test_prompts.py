@@ -21,6 +21,7 @@ SAMPLE = {
     "files": "FILES-SHOWN",
     "path": "PATH-TO-WRITE",
     "language": "python",
+    "question": "QUESTION-TEXT",
     "pairs": [PlanPair("PAST-JOB", "a", "LOSING-PLAN", "b", "WINNING-PLAN", "success", 0.5)],
 }
 

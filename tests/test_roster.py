@@ -125,18 +125,22 @@ def test_find_local_model_by_any_name() -> None:
 
 def test_how_an_agent_executes_defaults_by_where_it_runs_and_the_config_overrides() -> None:
     local = build_roster(Settings())[0]
-    assert (local.edit_format, local.stop_when_tests_pass, local.draft_first) == (
+    assert (local.edit_format, local.stop_when_tests_pass, local.draft_first, local.drafts) == (
         "whole",
         True,
         True,
+        3,
     )
     hosted = AgentConfig(name="big", model="gpt-4o-mini", price_in=1, price_out=1, context=8)
     agent = build_roster(Settings(agents=[hosted]), resolve_prices=False)[0]
-    assert (agent.edit_format, agent.stop_when_tests_pass, agent.draft_first) == (
+    assert (agent.edit_format, agent.stop_when_tests_pass, agent.draft_first, agent.drafts) == (
         "diff",
         False,
         False,
+        1,
     )
-    mine = AgentConfig(name="q", model=local.model, stop_when_tests_pass=False, edit_format="diff")
+    mine = AgentConfig(
+        name="q", model=local.model, stop_when_tests_pass=False, edit_format="diff", drafts=1
+    )
     agent = build_roster(Settings(agents=[mine]), resolve_prices=False)[0]
-    assert (agent.edit_format, agent.stop_when_tests_pass) == ("diff", False)
+    assert (agent.edit_format, agent.stop_when_tests_pass, agent.drafts) == ("diff", False, 1)

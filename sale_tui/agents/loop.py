@@ -22,7 +22,13 @@ from typing import Literal, TypeAlias
 from sale_tui.agents import file_tools
 from sale_tui.agents.actions import STOP, Action, ActionError, parse
 from sale_tui.agents.citations import CitationCheck, check_citations
-from sale_tui.agents.draft import draft_messages, drafts_first
+from sale_tui.agents.draft import (
+    draft_messages,
+    drafted_answer,
+    drafts_first,
+    grounded,
+    not_grounded,
+)
 from sale_tui.agents.environment import Environment, clip, run_tests
 from sale_tui.agents.feedback import already_shown, not_done, steps_left_note, tests_before
 from sale_tui.agents.native_tools import from_tool_call, tool_schemas
@@ -48,6 +54,9 @@ CITATION_RETRIES = 2
 BROKEN_EDITS = 4
 """Attempts to change a file that fail this many times in a row (not found, does not
 compile, unreadable block) end the run: the agent cannot produce a working edit."""
+DRAFT_TEMPERATURE = 0.7
+"""Candidate drafts after the first (``AgentTask.drafts``) are sampled: a greedy model sends
+the same wrong file again, word for word."""
 AUTO_TEST_CHARS = 1500
 PASSED_NEXT = "\nIf the job is done: `ACTION: finish <what you changed>`."
 _QUESTION_LAST = (
@@ -207,6 +216,7 @@ def run_agent(
         reminder = ""
     transcript = Transcript(system, first, native_tools=native_tools, reminder=reminder)
     drafting = drafts_first(task, first, default_file, native_tools)
+    drafts_made, redraft = 0, False  # redraft: the last draft left the failing tests failing
     schemas = tool_schemas(task.kind) if native_tools else None
     tokens, cost = 0, 0.0
     keys: list[str] = []
@@ -248,14 +258,17 @@ def run_agent(
             return
         step_started = time.monotonic()
         try:
-            if step == 1 and drafting and default_file:
+            draft = drafting and (step == 1 or (redraft and drafts_made < task.drafts))
+            if draft:
                 messages = draft_messages(task, first, default_file, prompts)
             else:
                 messages = transcript.messages()
+            sampled = draft and drafts_made > 0  # a fresh candidate from the same prompt
             reply = model.complete(
                 messages,
                 max_tokens=limits.step_max_tokens,
-                temperature=0.0,
+                temperature=DRAFT_TEMPERATURE if sampled else 0.0,
+                seed=drafts_made if sampled else None,
                 tools=schemas,
                 stop=None if native_tools else STOP,
             )
@@ -266,11 +279,26 @@ def run_agent(
             return
         tokens += reply.usage.total_tokens
         cost += reply.cost_usd
+        drafts_made += draft
+        redraft = draft and bool(failing)  # the run goes on: the tests still fail
         action: Action | None
         cited: CitationCheck | None = None
         sent_back = changed = False  # sent back: a finish not taken yet (citations, tests)
         done = ""  # the summary of a run that ends as the tests pass
         last_step = step == limits.max_steps
+        if step == 1 and drafting and task.kind == "research":
+            answer = drafted_answer(reply.text)
+            summary = grounded(env, first, task.job, answer)
+            observation = f"Answered: {summary}" if summary else not_grounded(answer)
+            if not summary:
+                transcript.add(Turn(step, reply, None, observation))
+            yield StepRan(step, None, reply.text, observation, reply.usage.total_tokens,
+                          reply.cost_usd, time.monotonic() - step_started)  # fmt: skip
+            if summary:
+                checked = check_citations(env, summary)
+                yield stopped("finished", step, summary=summary, cited=checked)
+                return
+            continue
         try:
             action = _read_action(reply, native_tools, default_file)
             observation = ""

@@ -33,6 +33,9 @@ class AgentTask:
     draft_first: bool = False
     """Step 1 asks as one call would (``agents/draft.py``): the file to write, or the answer,
     from what the first turn shows, without the loop's rules and tool list."""
+    drafts: int = 1
+    """Candidate drafts a coding job may get (``draft_first``, tests failing before): while
+    one leaves the tests failing, the next is sampled afresh from the same prompt."""
 
 
 def task_for_agent(
@@ -56,4 +59,5 @@ def task_for_agent(
         read_only,
         bool(getattr(roster_entry, "stop_when_tests_pass", False)),
         bool(getattr(roster_entry, "draft_first", False)),
+        int(getattr(roster_entry, "drafts", 1)),
     )

@@ -283,6 +283,7 @@ class LiteLLMModel:
         stop: Sequence[str] | None = None,
         on_text: Callable[[str], None] | None = None,
         repetition_penalty: float | None = None,
+        seed: int | None = None,
     ) -> Reply:
         """One chat completion with retries on transient errors; streams text to ``on_text``.
 
@@ -296,6 +297,8 @@ class LiteLLMModel:
         )
         if repetition_penalty is not None and "extra_body" in request:
             request["extra_body"]["repeat_penalty"] = repetition_penalty
+        if seed is not None and "extra_body" in request:  # local: hosted seeds vary by provider
+            request["extra_body"]["seed"] = seed
         if "logprobs" in request:
             on_text = None
         attempts = 0

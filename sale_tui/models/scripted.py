@@ -25,6 +25,7 @@ class Request:
     top_logprobs: int | None
     tools: Sequence[dict[str, Any]] | None
     temperature: float | None = None
+    seed: int | None = None
 
     @property
     def prompt(self) -> str:
@@ -80,6 +81,7 @@ class ScriptedModel:
         stop: Sequence[str] | None = None,
         on_text: Callable[[str], None] | None = None,
         repetition_penalty: float | None = None,
+        seed: int | None = None,
     ) -> Reply:
         request = Request(
             list(messages),
@@ -88,6 +90,7 @@ class ScriptedModel:
             top_logprobs,
             tools,
             temperature,
+            seed,
         )
         with self._lock:
             self.requests.append(request)
