@@ -3,16 +3,27 @@
 Each auction with a known outcome becomes a *task* with a *target* bid, the bid that should
 have won:
 - the cheapest agent whose execution succeeded (several are known after ``sale-tui bench``);
-- otherwise, when the winner failed or its work was rejected or undone, the most expensive
-  other bidder (a failure teaches the auction to escalate).
+- when none did: the priciest other bidder not known to have failed (a failure teaches the
+  auction to escalate), or the cheapest bidder when every bidder failed (nobody would have
+  done it: the cheapest wastes least).
 
 With a bid's score linear in the weights, ``s_i(w) = w_c c_i - w_h H_i - sum_j w_j g_ji``, the
-loss of task t is ``max_i (s_target - s_i + margin)``: how far the target is from winning by a
-margin. We solve ``min_w max_t loss_t`` (the worst task, not the mean, as in SALE) as a linear
-program with bounded weights, plus a tiny pull towards the current weights so that data which
-does not need a change does not move them. A missing entropy counts as 0 and a missing juror
-score as the mean of the bid's other scores, which is what the auction's rescaling does when
-jurors weigh the same.
+slack of task t is ``xi_t = max(0, max_i (s_target - s_i + margin))``: how far the target is
+from winning by a margin. SALE minimises the worst task's slack; with real outcomes, which are
+never perfectly separable, that optimum is any w that makes one contradictory task's slack
+small, and w = 0 (every score 0, slack = margin everywhere) was the usual answer: every job
+then went to the cheapest agent. So:
+
+- the weights are **normalised** (``w_c + sum_j w_j = 1``, all non-negative; the entropy
+  weight is bounded), which excludes w = 0; scores only rank bids, so nothing is lost;
+- the loss is the **CVaR** of the slacks at level ``alpha``: the mean of the worst
+  ``alpha`` share of tasks (Rockafellar-Uryasev, a linear program). ``alpha = 1`` is the mean
+  hinge, ``alpha -> 1/T`` SALE's worst case; in between, one noisy task cannot decide w.
+
+A tiny pull towards the starting weights (normalised the same way) keeps data that does not
+need a change from moving them. A missing entropy counts as 0 and a missing juror score as the
+mean of the bid's other scores, which is what the auction's rescaling does when jurors weigh
+the same. The cost feature is normalised by the auction's highest price, as the engine does.
 """
 
 from __future__ import annotations
@@ -31,9 +42,9 @@ from sale_tui.memory import AuctionMemory
 
 MARGIN = 0.05
 PULL = 1e-3
-BOUNDS_COST = (0.0, 2.0)
+ALPHA = 0.25
+"""CVaR level: the loss is the mean slack of the worst quarter of the training tasks."""
 BOUNDS_ENTROPY = (-1.0, 1.0)
-BOUNDS_JUROR = (0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,8 @@ class Calibration:
     heldout_before: float
     heldout_after: float
     heldout_tasks: int
-    worst_loss: float
+    loss: float
+    """The fit's training loss: the mean slack of the worst ``ALPHA`` share of tasks."""
 
 
 def _jurors(tasks: Sequence[Task]) -> list[str]:
@@ -97,6 +109,21 @@ def routing_accuracy(tasks: Sequence[Task], weights: Weights) -> float:
     return hits / len(tasks)
 
 
+def _target(
+    candidates: Sequence[Candidate], outcomes: dict[str, bool], winner: str | None
+) -> str | None:
+    """The bid that should have won, or None when the outcomes do not say."""
+    succeeded = [c for c in candidates if outcomes.get(c.agent)]
+    if succeeded:
+        return min(succeeded, key=lambda c: c.price).agent
+    if all(outcomes.get(c.agent) is False for c in candidates):
+        return min(candidates, key=lambda c: c.price).agent  # nobody could: spend least
+    if outcomes.get(winner or "") is False:
+        untried = [c for c in candidates if outcomes.get(c.agent) is None]
+        return max(untried, key=lambda c: c.price).agent
+    return None
+
+
 def load_tasks(memory: AuctionMemory) -> list[Task]:
     db = memory.db
     tasks = []
@@ -119,66 +146,93 @@ def load_tasks(memory: AuctionMemory) -> list[Task]:
         ).fetchall()
         if not outcomes or len(rows) < 2:
             continue
-        max_price = max(r[1] for r in rows) or 1.0
+        # the engine's normalisation: the highest price among the auction's agents, dropped
+        # bids' agents included
+        (max_price,) = db.execute(
+            "SELECT max(price) FROM bids WHERE auction_id = ? AND round = 'original'",
+            [auction_id],
+        ).fetchone()
         candidates = tuple(
             Candidate(
                 agent=r[0],
                 price=r[1],
-                cost=r[1] * r[2] / (max_price * (max_tokens or 256)),
+                cost=r[1] * r[2] / ((max_price or 1.0) * (max_tokens or 256)),
                 entropy=r[3] or 0.0,
                 jury={j: s for j, s in json.loads(r[4] or "{}").items() if s is not None},
             )
             for r in rows
         )
-        succeeded = [c for c in candidates if outcomes.get(c.agent)]
-        if succeeded:
-            target = min(succeeded, key=lambda c: c.price).agent
-        elif outcomes.get(winner) is False:
-            others = [c for c in candidates if c.agent != winner]
-            target = max(others, key=lambda c: c.price).agent
-        else:
+        target = _target(candidates, outcomes, winner)
+        if target is None:
             continue
         tasks.append(Task(auction_id, target, candidates))
     return tasks
 
 
-def fit(tasks: Sequence[Task], start: Weights) -> tuple[Weights, float]:
-    """Solve the bounded min-max LP; returns the weights and the worst task's loss."""
+def _normalised(w: np.ndarray) -> np.ndarray:
+    """``w`` scaled so that cost and juror weights sum to 1 (the fit's normalisation)."""
+    total = w[0] + w[2:].sum()
+    return w / total if total > 0 else np.array([1.0, *w[1:] * 0])
+
+
+def fit(tasks: Sequence[Task], start: Weights, alpha: float = ALPHA) -> tuple[Weights, float]:
+    """Solve the normalised CVaR LP; returns the weights and the loss (the mean slack of the
+    worst ``alpha`` share of tasks)."""
     jurors = _jurors(tasks)
     n = 2 + len(jurors)
-    w0 = _vector(start, jurors)
+    count = len(tasks)
+    w0 = _normalised(_vector(start, jurors))
+    # variables: w (n) | xi (count): slacks | tau (1) | zeta (count): xi - tau above 0 |
+    # u (n): |w - w0|
+    xi, tau, zeta, u = n, n + count, n + count + 1, n + 2 * count + 1
+    size = 2 * n + 2 * count + 1
     rows, rhs = [], []
-    # variables: w (n), z (1), u (n) with u >= |w - w0|
-    for task in tasks:
+    for t, task in enumerate(tasks):
         target = next(c for c in task.candidates if c.agent == task.target)
         f_target = _features(target, jurors)
         for other in task.candidates:
             if other.agent == task.target:
                 continue
-            row = np.zeros(2 * n + 1)
+            row = np.zeros(size)  # s_target - s_other + margin <= xi_t
             row[:n] = f_target - _features(other, jurors)
-            row[n] = -1.0
+            row[xi + t] = -1.0
             rows.append(row)
             rhs.append(-MARGIN)
+        row = np.zeros(size)  # xi_t - tau <= zeta_t
+        row[xi + t], row[tau], row[zeta + t] = 1.0, -1.0, -1.0
+        rows.append(row)
+        rhs.append(0.0)
     for k in range(n):
         for sign in (1.0, -1.0):
-            row = np.zeros(2 * n + 1)
+            row = np.zeros(size)
             row[k] = sign
-            row[n + 1 + k] = -1.0
+            row[u + k] = -1.0
             rows.append(row)
             rhs.append(sign * w0[k])
-    objective = np.zeros(2 * n + 1)
-    objective[n] = 1.0
-    objective[n + 1 :] = PULL
+    normal = np.zeros(size)
+    normal[0] = 1.0
+    normal[2:n] = 1.0
+    objective = np.zeros(size)
+    objective[tau] = 1.0
+    objective[zeta : zeta + count] = 1.0 / (alpha * count)
+    objective[u:] = PULL
     bounds = [
-        BOUNDS_COST,
+        (0.0, 1.0),
         BOUNDS_ENTROPY,
-        *[BOUNDS_JUROR] * len(jurors),
-        (0.0, None),
+        *[(0.0, 1.0)] * len(jurors),
+        *[(0.0, None)] * count,
+        (None, None),
+        *[(0.0, None)] * count,
         *[(0.0, None)] * n,
     ]
     result = linprog(
-        objective, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=bounds, method="highs"
+        objective,
+        A_ub=np.array(rows),
+        b_ub=np.array(rhs),
+        A_eq=normal[None, :],
+        b_eq=np.array([1.0]),
+        bounds=bounds,
+        method="highs",
     )
     if not result.success:
         raise SaleError(f"calibration failed: {result.message}")
@@ -186,7 +240,8 @@ def fit(tasks: Sequence[Task], start: Weights) -> tuple[Weights, float]:
     jury = {j: float(w[2 + i]) for i, j in enumerate(jurors)}
     default = float(np.mean(list(jury.values()))) if jury else None
     weights = Weights(cost=float(w[0]), entropy=float(w[1]), jurors=jury, default_juror=default)
-    return weights, float(result.x[n])
+    loss = float(result.x[tau] + result.x[zeta : zeta + count].sum() / (alpha * count))
+    return weights, loss
 
 
 def calibrate(
@@ -202,11 +257,11 @@ def calibrate(
     random.Random(seed).shuffle(shuffled)
     cut = max(1, round(len(shuffled) * heldout))
     test, train = shuffled[:cut], shuffled[cut:]
-    weights, worst = fit(train, start)
+    weights, loss = fit(train, start)
     return Calibration(
         weights=weights,
         tasks=len(tasks),
-        worst_loss=worst,
+        loss=loss,
         train_before=routing_accuracy(train, start),
         train_after=routing_accuracy(train, weights),
         heldout_before=routing_accuracy(test, start),

@@ -124,7 +124,8 @@ def calibrate_command(
     seed: Annotated[int, typer.Option(help="Seed of the train/held-out split.")] = 0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Fit the auction weights to recorded outcomes (min-max LP) and report routing accuracy."""
+    """Fit the auction weights to recorded outcomes (normalised CVaR LP) and report routing
+    accuracy."""
     from dataclasses import asdict
 
     from sale_tui.calibrate import calibrate as run_calibration
@@ -147,7 +148,7 @@ def calibrate_command(
     w = result.weights
     out.print(
         f"{result.tasks} tasks with known outcomes ({result.heldout_tasks} held out); "
-        f"worst training loss {result.worst_loss:.3f}"
+        f"training loss {result.loss:.3f} (mean slack of the worst quarter)"
     )
     out.print(
         f"routing accuracy  train {result.train_before:.0%} → {result.train_after:.0%}  "

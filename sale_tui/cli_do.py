@@ -64,7 +64,9 @@ def do_command(
     max_steps: Annotated[int, typer.Option(min=1, help="Step limit of the winner.")] = 20,
     escalate: Annotated[
         int,
-        typer.Option(min=0, help="If the work fails, let up to N next-best bidders try."),
+        typer.Option(
+            min=0, help="If the work fails, let up to N pricier agents try (the largest last)."
+        ),
     ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
     allow_protected: AllowProtected = None,

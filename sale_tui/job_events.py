@@ -28,7 +28,7 @@ class PatchReady:
 
 @dataclass(frozen=True)
 class Escalated:
-    """The work of ``from_agent`` failed; the job goes to the next bid in score order."""
+    """The work of ``from_agent`` failed; the job goes to a pricier agent (the largest last)."""
 
     from_agent: str
     to_agent: str

@@ -2,7 +2,7 @@
 
 auction (``runner``) → the winner's steps in a sandbox on the repo snapshot → its patch → the
 repo's tests, in a fresh sandbox holding only the snapshot and that patch (when the work fails
-and ``escalate`` allows, the next bid in score order tries, in a fresh sandbox); the outcome
+and ``escalate`` allows, a pricier agent tries, the largest last, in a fresh sandbox); the outcome
 goes into the memory as soon as it is known. Applying the patch is a separate call (``apply``),
 because the front ends decide how: ``do`` asks or follows ``--apply``, the TUI reviews hunk by
 hunk. Closing the generator early (Ctrl-C, the TUI's stop) removes the container and records
@@ -22,7 +22,7 @@ from typing import Literal, TypeAlias
 from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, run_agent, task_for_agent
 from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
-from sale_tui.auction.scoring import rank_key
+from sale_tui.auction.scoring import escalation_agents, rank_key
 from sale_tui.errors import RepoError, SandboxError
 from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
 from sale_tui.jobs import detect_test_command, is_about_tests, protected_tests, tests_written
@@ -34,15 +34,16 @@ from sale_tui.sandboxes.environment import SandboxEnvironment
 JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady | Escalated
 
 
-def escalation_order(final: WinnerChosen) -> list[ScoredBid]:
-    """The winner, then each other agent's best bid in the auction's own order (an agent that
-    refined has two bids; it is asked once)."""
-    ranked = sorted(final.bids, key=lambda b: rank_key(b.score, b.bid.price, b.agent))
-    order = [final.winner]
-    for scored in ranked:
-        if all(scored.agent != chosen.agent for chosen in order):
-            order.append(scored)
-    return order
+def escalation_order(final: WinnerChosen, tries: int) -> list[ScoredBid]:
+    """The winner, then up to ``tries`` pricier agents, the largest last
+    (``scoring.escalation_agents``), each with its best bid (an agent that refined has two)."""
+    best: dict[str, ScoredBid] = {}
+    for scored in sorted(final.bids, key=lambda b: rank_key(b.score, b.bid.price, b.agent)):
+        best.setdefault(scored.agent, scored)
+    prices = {agent: scored.bid.price for agent, scored in best.items()}
+    prices[final.winner.agent] = final.winner.bid.price
+    escalating = escalation_agents(final.winner.agent, prices, tries)
+    return [final.winner, *(best[agent] for agent in escalating)]
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,8 @@ class JobPipeline:
         final = self.winner_event
         if final is None:
             return
-        # The winner first; when its work fails, the next bids in score order (escalation).
-        for attempt, scored in enumerate(escalation_order(final)[: 1 + request.escalate]):
+        # The winner first; when its work fails, a pricier agent (escalation), the largest last.
+        for attempt, scored in enumerate(escalation_order(final, request.escalate)):
             if attempt:
                 if self._budget_left() == 0.0:
                     break

@@ -157,6 +157,6 @@ def job_event_line(event: object) -> str | None:
         case Escalated():
             return (
                 f"[yellow]escalated[/] {safe(event.from_agent)} → {safe(event.to_agent)}: "
-                f"{safe(event.reason)}; the next bid tries in a fresh sandbox"
+                f"{safe(event.reason)}; a pricier agent tries in a fresh sandbox"
             )
     return None

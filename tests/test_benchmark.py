@@ -178,11 +178,20 @@ def test_sale_routes_by_real_auctions_learns_outcomes_and_resumes(tmp_path: Path
         store.add(attempt(task.id, "large", True, 0.01))
     routed = run_sale("sale+memory", tasks, agents, store, tmp_path, orders=[0])
     assert sorted(r.task for r in routed) == ["sq", "t2"]
-    assert all(r.agents == ("small",) and r.overhead_tokens > 0 for r in routed)
-    assert {r.task: r.passed for r in routed} == {"sq": True, "t2": False}  # the table's result
+    assert all(r.overhead_tokens > 0 for r in routed)
+    # the table's results; the small agent's failure escalates to the large one, as in `do`
+    assert {r.task: (r.agents, r.passed) for r in routed} == {
+        "sq": (("small",), True),
+        "t2": (("small", "large"), True),
+    }
+    t2 = next(r for r in routed if r.task == "t2")
+    assert t2.cost_usd == pytest.approx(0.011) and t2.tokens == 200  # both attempts paid for
     memory = AuctionMemory(tmp_path / "memory-sale+memory-0.db")
-    outcomes = sorted(e["status"] for a in memory.auctions() for e in memory.executions(a["id"]))
-    assert outcomes == ["failure", "success"]  # what later auctions learn from
+    outcomes = sorted(
+        (e["agent"], e["status"]) for a in memory.auctions() for e in memory.executions(a["id"])
+    )
+    # what later auctions learn from, the escalation's outcome included
+    assert outcomes == [("large", "success"), ("small", "failure"), ("small", "success")]
     assert small_wins(routed, "large") == {"0": [1.0, 1.0]}
     calls_before = len(agents[0].model.requests)  # type: ignore[attr-defined]
     again = run_sale("sale+memory", tasks, agents, store, tmp_path, orders=[0])
@@ -192,9 +201,48 @@ def test_sale_routes_by_real_auctions_learns_outcomes_and_resumes(tmp_path: Path
     assert (tmp_path / "memory-sale+memory-1.db").exists()  # with its own memory
     assert set(small_wins(two, "large")) == {"0", "1"}
     # each task counts once in the report, with its mean over the orders
-    mixed = [replace(two[0], passed=True), replace(two[2], task=two[0].task, passed=False)]
+    mixed = [
+        replace(two[0], passed=True, score=1.0),
+        replace(two[2], task=two[0].task, passed=False, score=0.0),
+    ]
     (row,) = [r for r in rows({"sale+memory": mixed}, [SQUARE], "large") if r.group == "all"]
     assert row.tasks == 1 and row.pass_at_1 == 0.5 and row.mean_score == 0.5
+
+
+@pytest.mark.usefixtures("with_minilm")
+def test_with_training_tasks_sale_fits_its_weights_there_and_freezes_them(
+    tmp_path: Path,
+) -> None:
+    from sale_tui.benchmark.sale import fit_on_training, run_sale
+    from tests.auction_helpers import bidder
+
+    # long plans: the large agent's costs it far more than the jury's preference gives back
+    small_plan, large_plan = (" ".join(f"{who}{i}" for i in range(150)) for who in "sl")
+    judge = {small_plan: 3.0, large_plan: 4.0}
+    agents = [
+        bidder("small", 0.1, plan=small_plan, scores=judge),
+        bidder("large", 2.0, plan=large_plan, scores=judge),
+    ]
+    train = [Task(f"tr{i}", "coding", f"def f{i}(x):\n", "short", "python") for i in range(5)]
+    test = [Task("te", "coding", "def g(x):\n", "short", "python")]
+    store = OutcomeStore(tmp_path / "outcomes.json")
+    for task in [*train, *test]:  # the small agent never succeeds, the large one always
+        store.add(attempt(task.id, "small", False, 0.001))
+        store.add(attempt(task.id, "large", True, 0.01))
+    for folder in ("default", "fitted"):
+        (tmp_path / folder).mkdir()
+    (before,) = run_sale("sale", test, agents, store, tmp_path / "default", orders=[0])
+    assert before.agents[0] == "small"  # the configured weights: cost decides (then escalates)
+    weights, summary = fit_on_training(train, agents, store, tmp_path / "fitted")
+    assert weights is not None
+    assert summary["auctions"] == 5 and int(str(summary["tokens"])) > 0
+    assert summary["train_accuracy_before"] == 0.0 and summary["train_accuracy_after"] == 1.0
+    (after,) = run_sale(
+        "sale", test, agents, store, tmp_path / "fitted", orders=[0], weights=weights
+    )
+    assert after.agents == ("large",)  # frozen weights from the training split
+    memory = AuctionMemory(tmp_path / "fitted" / "memory-sale-0.db")
+    assert memory.latest_fitted_weights() == weights
 
 
 def test_split_keeps_training_tasks_out_of_the_test_stream() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sale_tui.auction.events import (
     ScoredBid,
     WinnerChosen,
 )
-from sale_tui.calibrate import calibrate, load_tasks, routing_accuracy
+from sale_tui.calibrate import calibrate, fit, load_tasks, routing_accuracy
 from sale_tui.errors import SaleError
 from sale_tui.memory import AuctionMemory
 from tests.conftest import run_cli
@@ -73,6 +74,92 @@ def test_calibration_learns_the_routing_rule(tmp_path: Path) -> None:
     assert all(0.0 <= v <= 1.0 for v in (w.jurors or {}).values())
     tasks = load_tasks(memory)
     assert routing_accuracy(tasks, w) >= 0.9 > routing_accuracy(tasks, START)
+
+
+JOB_NUMBERS = itertools.count()
+
+
+def record_auction(
+    memory: AuctionMemory,
+    scores: dict[str, dict[str, float]],
+    prices: dict[str, float],
+    outcomes: dict[str, bool],
+) -> None:
+    """One auction the cheapest agent won, its bids scored by ``scores[bidder][juror]``, and
+    the execution outcome of every agent in ``outcomes``."""
+    job = memory.new_job(f"job {next(JOB_NUMBERS)}", "coding")
+    auction = memory.start_auction(job, list(prices), START, 256)
+    bids = []
+    for agent, price in prices.items():
+        bid = Bid(agent, "original", f"{agent} plan", 100, price, 0.3, "exact", 0.0)
+        jury = scores[agent]
+        bids.append(ScoredBid(bid, jury, dict.fromkeys(jury, "logprobs"), 0.0, 0.0))
+    for item in bids:
+        memory.record(auction, BidReceived(item.bid))
+        memory.record(auction, BidScored(item))
+    cheapest = min(bids, key=lambda b: b.bid.price)
+    memory.record(auction, ProvisionalWinner(cheapest))
+    memory.record(auction, WinnerChosen(cheapest, cheapest, "test", tuple(bids)))
+    for agent, ok in outcomes.items():
+        memory.record_execution(auction, agent, "success" if ok else "failure")
+
+
+def fill_noisy_world(memory: AuctionMemory, count: int, seed: int) -> None:
+    """Outcomes are never separable: the small agent succeeds with a probability (its fit for
+    the job) that the jury sees only through noise; the large one succeeds 9 times in 10; the
+    two jurors' scales differ by a bias larger than their spread across bids."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        fit_for_job = rng.random()
+        small = min(5.0, max(0.0, 5 * fit_for_job + rng.gauss(0, 0.8)))
+        large = min(5.0, max(0.0, 3.5 + rng.gauss(0, 0.8)))
+        scores = {
+            "small": {"small": small, "large": min(5.0, small + 1.2)},
+            "large": {"small": large, "large": min(5.0, large + 1.2)},
+        }
+        outcomes = {"small": rng.random() < fit_for_job, "large": rng.random() < 0.9}
+        record_auction(memory, scores, {"small": 0.1, "large": 2.0}, outcomes)
+
+
+ALWAYS_CHEAPEST = Weights(cost=1.0, entropy=0.0, default_juror=0.0)
+ALWAYS_LARGEST = Weights(cost=-1.0, entropy=0.0, default_juror=0.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_on_a_noisy_world_the_fit_beats_always_cheapest_and_always_largest(
+    tmp_path: Path, seed: int
+) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    fill_noisy_world(memory, 160, seed)
+    tasks = load_tasks(memory)
+    random.Random(seed).shuffle(tasks)
+    train, test = tasks[:100], tasks[100:]
+    weights, _ = fit(train, START)
+    assert weights.cost + sum((weights.jurors or {}).values()) == pytest.approx(1.0)
+    fitted = routing_accuracy(test, weights)
+    assert fitted > routing_accuracy(test, ALWAYS_CHEAPEST)
+    assert fitted > routing_accuracy(test, ALWAYS_LARGEST)
+
+
+def test_one_contradictory_task_does_not_undo_the_fit(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    fill_world(memory, 40)
+    # the small plan rated 5 by both jurors, yet only the large agent succeeded
+    scores = {"small": {"small": 5.0, "large": 5.0}, "large": {"small": 4.0, "large": 4.0}}
+    record_auction(memory, scores, {"small": 0.1, "large": 2.0}, {"small": False, "large": True})
+    tasks = load_tasks(memory)
+    weights, _ = fit(tasks, START)
+    assert routing_accuracy(tasks, weights) >= 40 / 41
+    assert sum((weights.jurors or {}).values()) > 0  # the jury still counts
+
+
+def test_when_every_bidder_failed_the_cheapest_is_the_target(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    scores = {"small": {"small": 2.0}, "large": {"small": 4.0}}
+    prices = {"small": 0.1, "large": 2.0}
+    record_auction(memory, scores, prices, {"small": False, "large": False})
+    record_auction(memory, scores, prices, {"small": False})  # large untried: escalate
+    assert [t.target for t in load_tasks(memory)] == ["small", "large"]
 
 
 def test_too_few_outcomes_is_a_clear_error(tmp_path: Path) -> None:

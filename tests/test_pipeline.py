@@ -201,7 +201,7 @@ def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
     assert second.attempts == ["cheap"] and not second.success
 
 
-def test_escalation_follows_the_auctions_order_and_asks_each_agent_once() -> None:
+def test_escalation_goes_to_pricier_agents_the_largest_last_each_asked_once() -> None:
     def scored(agent: str, round_: str, price: float, value: float) -> ScoredBid:
         bid = Bid(agent, round_, "plan", 10, price, 0.1, "exact", 0.0)  # type: ignore[arg-type]
         return ScoredBid(bid, {}, {}, 0.5, value)
@@ -211,16 +211,18 @@ def test_escalation_follows_the_auctions_order_and_asks_each_agent_once() -> Non
         scored("small", "original", 0.1, 0.2),
         scored("mid", "original", 1.0, 0.6),
         scored("mid", "refined", 1.0, 0.7),  # mid's better bid; mid must come once
-        scored("large", "original", 3.0, 0.7),  # same score as mid's refined: cheaper first
+        scored("large", "original", 3.0, 0.1),  # scored worst, yet the last resort
+        scored("tiny", "original", 0.05, 0.8),  # cheaper than the winner: never escalated to
         winner,
     )
     final = WinnerChosen(winner, winner, "kept", bids)
-    order = escalation_order(final)
-    assert [(b.agent, b.bid.round) for b in order] == [
-        ("small", "refined"),
-        ("mid", "refined"),
-        ("large", "original"),
-    ]
+    order = [(b.agent, b.bid.round) for b in escalation_order(final, 2)]
+    assert order == [("small", "refined"), ("mid", "refined"), ("large", "original")]
+    # one try: straight to the largest, not to the middle agent
+    assert [b.agent for b in escalation_order(final, 1)] == ["small", "large"]
+    assert [b.agent for b in escalation_order(final, 0)] == ["small"]
+    top = WinnerChosen(bids[3], bids[3], "kept", bids)
+    assert [b.agent for b in escalation_order(top, 2)] == ["large"]  # nobody pricier
 
 
 def test_a_sandbox_failure_during_the_work_is_recorded_then_raised(

@@ -156,6 +156,15 @@ def rank_key(score: float, price: float, name: str) -> tuple[float, float, str]:
     return (round(score, 12), price, name)
 
 
+def escalation_agents(winner: str, prices: Mapping[str, float], tries: int) -> list[str]:
+    """Who tries after the winner's work fails, in turn: agents pricier than the winner,
+    cheapest first, and only the last ``tries`` of them, so the last try is always the
+    largest agent (with three agents and one try: the cheapest's failure goes straight to the
+    largest, not to the middle one, which fails with it more often than not)."""
+    pricier = sorted((price, name) for name, price in prices.items() if price > prices[winner])
+    return [name for _, name in pricier][-tries:] if tries > 0 else []
+
+
 def pick_lowest(scored: Sequence[tuple[float, float, str]]) -> str | None:
     """The name with the lowest score (``rank_key`` order). ``scored`` holds
     ``(score, price, name)``."""

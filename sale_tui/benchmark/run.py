@@ -15,7 +15,7 @@ from sale_tui.benchmark.grading import Runner
 from sale_tui.benchmark.outcomes import Attempt, OutcomeStore, fill
 from sale_tui.benchmark.report import agent_runs, rows
 from sale_tui.benchmark.routers import ROUTERS, route_trained
-from sale_tui.benchmark.sale import SALE_STRATEGIES, run_sale, small_wins
+from sale_tui.benchmark.sale import SALE_STRATEGIES, fit_on_training, run_sale, small_wins
 from sale_tui.benchmark.strategies import Routed, route, table_strategies
 from sale_tui.benchmark.tasks import Task
 from sale_tui.config import Settings
@@ -61,13 +61,19 @@ def run(
     fill(store, [*tasks, *train], agents, box, progress)
     routed: dict[str, list[Routed]] = {}
     calls = CallCache(out / "calls.db")
+    sale_training: dict[str, object] = {}
     try:
         replaying = calls.wrap(agents)
+        weights = None
+        if train and any(s in SALE_STRATEGIES for s in chosen):
+            weights, sale_training = fit_on_training(
+                train, replaying, store, out, settings, auction_progress
+            )
         for strategy in chosen:
             if strategy in SALE_STRATEGIES:
                 routed[strategy] = run_sale(
                     strategy, tasks, replaying, store, out, orders=orders, settings=settings,
-                    progress=auction_progress,
+                    progress=auction_progress, weights=weights,
                 )  # fmt: skip
             elif strategy in ROUTERS:
                 routed[strategy] = route_trained(strategy, train, tasks, by_price, store)
@@ -84,6 +90,7 @@ def run(
         "train": [t.id for t in train],
         "seconds": round(time.perf_counter() - started, 1),
         "replayed_calls": {"hits": calls.hits, "misses": calls.misses},
+        "sale_training": sale_training,
         "rows": [asdict(r) for r in rows(routed, tasks, by_price[-1], seed)],
         "agent_runs": agent_runs(tasks, by_price, store),
         "small_agent_wins": {

@@ -1,7 +1,9 @@
 """SALE as a routing strategy: a real auction per task (the agents' bids and jury, through the
 same ``AuctionRunner`` as ``sale-tui do``); the winner's result is its attempt in the outcome
 table, so SALE is judged on the very attempts the other strategies are; the auction's own
-tokens and $ are its overhead.
+tokens and $ are its overhead. As in ``sale-tui do``, a winner whose work fails the user's
+check (the visible tests, the citations; never the hidden grade) escalates to a pricier agent
+(``ESCALATE`` tries, the largest last), and both attempts are paid for.
 
 ``sale``: no refinement from memory (so the order of the stream does not matter).
 ``sale+memory``: the stream runs in a seeded random order through one fresh memory file; after
@@ -9,10 +11,16 @@ each task the winner's outcome is recorded, so later auctions retrieve past winn
 plans (the paper's setting). It runs once per stream order (``orders``: their seeds), since
 what the memory holds when a task comes depends on the order. Each auction is cached, so an
 interrupted run resumes (the memory file holds exactly the auctions done so far).
+
+With training tasks (``--train N``), both follow the paper's protocol: first an auction on
+every training task, each agent's outcome recorded (graded, as the trained routers learn it),
+the weights fitted there (``calibrate.fit``) and frozen for the test stream. The training
+auctions' tokens and $ are reported apart, as the routers' training is.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -20,17 +28,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from sale_tui.auction import AuctionAgent, Job
+from sale_tui.auction import AuctionAgent, Job, Weights
 from sale_tui.auction.events import AuctionFailed, WinnerChosen
-from sale_tui.benchmark.outcomes import OutcomeStore, messages_for
-from sale_tui.benchmark.strategies import Routed
+from sale_tui.auction.scoring import escalation_agents
+from sale_tui.benchmark.outcomes import Attempt, OutcomeStore, messages_for
+from sale_tui.benchmark.strategies import Routed, looks_answered
 from sale_tui.benchmark.tasks import Task
 from sale_tui.config import Settings
 from sale_tui.memory import AuctionMemory
 from sale_tui.prompting import PromptLibrary
-from sale_tui.runner import AuctionRunner
+from sale_tui.runner import AuctionRunner, weights_from
 
 SALE_STRATEGIES = ("sale", "sale+memory")
+ESCALATE = 1
+"""Escalations after a failed check, as ``sale-tui do --escalate`` (default 1)."""
 
 
 def job_text(task: Task) -> str:
@@ -48,14 +59,16 @@ def run_sale(
     orders: Sequence[int],
     settings: Settings | None = None,
     progress: Callable[[str], None] = lambda task_id: None,
+    weights: Weights | None = None,
 ) -> list[Routed]:
     """Every task routed by an auction: once for ``sale``, once per stream order for
-    ``sale+memory``."""
+    ``sale+memory``. ``weights``: fitted on the training split (``fit_on_training``), or
+    None for the configured ones."""
     if strategy == "sale":
-        return _stream(strategy, tasks, agents, store, out, orders[0], settings, progress)
+        return _stream(strategy, tasks, agents, store, out, orders[0], settings, progress, weights)
     routed: list[Routed] = []
     for seed in orders:
-        items = _stream(strategy, tasks, agents, store, out, seed, settings, progress)
+        items = _stream(strategy, tasks, agents, store, out, seed, settings, progress, weights)
         routed += [replace(item, order=seed) for item in items]
     return routed
 
@@ -69,6 +82,7 @@ def _stream(
     seed: int,
     settings: Settings | None,
     progress: Callable[[str], None],
+    weights: Weights | None = None,
 ) -> list[Routed]:
     """The tasks in stream order (seeded), each routed by an auction."""
     with_memory = strategy == "sale+memory"
@@ -79,8 +93,11 @@ def _stream(
         json.loads(cache_path.read_text()) if cache_path.exists() else {}
     )
     memory = AuctionMemory(out / f"memory-{strategy}-{seed}.db")
+    if weights is not None and memory.latest_fitted_weights() != weights:
+        _freeze(memory, weights)
     runner = AuctionRunner(settings or Settings(), agents, memory, PromptLibrary())
     cheapest = min(agents, key=lambda a: (a.price, a.name)).name
+    prices = {a.name: a.price for a in agents}
     routed = []
     for task in order:
         if task.id not in cache:
@@ -92,17 +109,20 @@ def _stream(
                 raise RuntimeError(f"the auction for {task.id} ended without a verdict")
             won = isinstance(final, WinnerChosen)
             winner = final.winner.agent if isinstance(final, WinnerChosen) else cheapest
-            attempt = store.get(task.id, winner)
-            if attempt is not None and won:
-                # what the user saw (agentic tasks), never the hidden grade, is what it learns
-                seen = attempt.passed if attempt.checks_passed is None else attempt.checks_passed
-                memory.record_execution(
-                    runner.auction_ids[-1],
-                    winner,
-                    "success" if seen else "failure",
-                    tokens=attempt.tokens,
-                    cost_usd=attempt.cost_usd,
-                )
+            tried = _escalated(task, winner, prices, store)
+            if won:
+                for attempt in tried:  # escalation outcomes too, as `do` records them
+                    # what the user saw (agentic tasks), never the hidden grade, is learnt
+                    seen = (
+                        attempt.passed if attempt.checks_passed is None else attempt.checks_passed
+                    )
+                    memory.record_execution(
+                        runner.auction_ids[-1],
+                        attempt.agent,
+                        "success" if seen else "failure",
+                        tokens=attempt.tokens,
+                        cost_usd=attempt.cost_usd,
+                    )
             cache[task.id] = {
                 "winner": winner,
                 "decided": won,
@@ -114,23 +134,44 @@ def _stream(
             os.replace(partial, cache_path)
         progress(task.id)
         done = cache[task.id]
-        attempt = store.get(task.id, str(done["winner"]))
-        if attempt is None:
+        tried = _escalated(task, str(done["winner"]), prices, store)
+        if not tried:
             continue
+        last = tried[-1]
         routed.append(
             Routed(
                 task.id,
                 strategy,
-                (attempt.agent,),
-                attempt.passed,
-                attempt.score,
-                attempt.cost_usd,
-                attempt.tokens,
+                tuple(a.agent for a in tried),
+                last.passed,
+                last.score,
+                sum(a.cost_usd for a in tried),
+                sum(a.tokens for a in tried),
                 overhead_tokens=int(str(done["tokens"])),
                 overhead_usd=float(str(done["cost_usd"])),
             )
         )
     return routed
+
+
+def _escalated(
+    task: Task, winner: str, prices: dict[str, float], store: OutcomeStore
+) -> list[Attempt]:
+    """The attempts `do` would make: the winner's, then while the user's check fails (never
+    the hidden grade) a pricier agent's, the largest last (``ESCALATE`` tries, as ``do``'s
+    default ``--escalate 1``). Empty when the winner's attempt is not in the table yet."""
+    first = store.get(task.id, winner)
+    if first is None:
+        return []
+    tried = [first]
+    for name in escalation_agents(winner, prices, ESCALATE):
+        if looks_answered(task, tried[-1]):
+            break
+        attempt = store.get(task.id, name)
+        if attempt is None:
+            break
+        tried.append(attempt)
+    return tried
 
 
 def small_wins(routed: Sequence[Routed], largest: str) -> dict[str, list[float]]:
@@ -141,7 +182,75 @@ def small_wins(routed: Sequence[Routed], largest: str) -> dict[str, list[float]]
     for item in routed:  # each order's items are in its stream order
         order = str(item.order or 0)
         small, seen = counts.get(order, (0, 0))
-        small, seen = small + (largest not in item.agents), seen + 1
+        small, seen = small + (item.agents[0] != largest), seen + 1  # the auction's winner
         counts[order] = (small, seen)
         curves.setdefault(order, []).append(round(small / seen, 3))
     return curves
+
+
+def _freeze(memory: AuctionMemory, weights: Weights) -> None:
+    """The weights the stream's auctions use (``runner.weights_from`` reads the latest)."""
+    nan = float("nan")
+    memory.save_fitted_weights(
+        weights, records=0, train_accuracy=nan, heldout_accuracy=nan, baseline_heldout_accuracy=nan
+    )
+
+
+def fit_on_training(
+    train: Sequence[Task],
+    agents: Sequence[AuctionAgent],
+    store: OutcomeStore,
+    out: Path,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = lambda task_id: None,
+) -> tuple[Weights | None, dict[str, object]]:
+    """The paper's protocol: an auction per training task, every agent's outcome recorded,
+    the weights fitted on them. (the weights, or None when too few tasks say anything; what
+    the training cost and found)"""
+    from sale_tui.calibrate import fit, load_tasks, routing_accuracy
+
+    settings = settings or Settings()
+    cache_path = out / "auctions-train.json"
+    cache: dict[str, dict[str, object]] = (
+        json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    )
+    memory = AuctionMemory(out / "memory-train.db")
+    runner = AuctionRunner(settings, agents, memory, PromptLibrary())
+    for task in train:
+        if task.id in cache:
+            continue
+        events = list(runner.run(Job(job_text(task), task.domain, ""), refine=False, repo="bench"))
+        final = events[-1]
+        if isinstance(final, WinnerChosen):
+            for agent in agents:  # every agent's attempt is known on the training split
+                attempt = store.get(task.id, agent.name)
+                if attempt is not None:
+                    status = "success" if attempt.passed else "failure"
+                    memory.record_execution(runner.auction_ids[-1], agent.name, status)
+        if isinstance(final, WinnerChosen | AuctionFailed):
+            cache[task.id] = {
+                "tokens": sum(final.tokens_by_phase.values()),
+                "cost_usd": sum(final.cost_by_phase.values()),
+            }
+            partial = cache_path.with_suffix(".tmp")
+            partial.write_text(json.dumps(cache, indent=1))
+            os.replace(partial, cache_path)
+        progress(task.id)
+    start = weights_from(settings)
+    tasks = load_tasks(memory)
+    summary: dict[str, object] = {
+        "auctions": len(cache),
+        "tokens": sum(int(str(c["tokens"])) for c in cache.values()),
+        "cost_usd": sum(float(str(c["cost_usd"])) for c in cache.values()),
+        "tasks_with_a_target": len(tasks),
+    }
+    if len(tasks) < 4:
+        return None, {**summary, "weights": "configured (fewer than 4 training tasks to fit)"}
+    weights, loss = fit(tasks, start)
+    summary |= {
+        "weights": dataclasses.asdict(weights),
+        "loss": round(loss, 4),
+        "train_accuracy_before": routing_accuracy(tasks, start),
+        "train_accuracy_after": routing_accuracy(tasks, weights),
+    }
+    return weights, summary

@@ -45,7 +45,8 @@ def one(task: Task, strategy: str, attempt: Attempt) -> Routed:
     )  # fmt: skip
 
 
-def _looks_answered(task: Task, attempt: Attempt) -> bool:
+def looks_answered(task: Task, attempt: Attempt) -> bool:
+    """The check a user has at run time (what escalation may look at)."""
     if attempt.checks_passed is not None:  # agentic: what the user saw, not the hidden grade
         return attempt.checks_passed
     if task.grader == "python":
@@ -82,7 +83,7 @@ def route(
             tried: list[Attempt] = []
             for attempt in table:
                 tried.append(attempt)
-                if _looks_answered(task, attempt):
+                if looks_answered(task, attempt):
                     break
             last = tried[-1]
             routed.append(

@@ -17,8 +17,8 @@ Type a job on **Job** and press **ctrl+r**. Agents bid with short plans; the jur
 scores each plan; the lowest *C − V* (price × bid length against value) wins, and cheaper agents
 may refine their bid from past winning plans first (**Auction**). The winner works in a Docker
 sandbox on a snapshot of your repo (**Execution**); nothing touches your repo until you apply the
-diff on **Review**, file by file or hunk by hunk. When the work fails, the next bid tries
-(escalate). Every auction is kept in the memory: **History**, **Costs**.
+diff on **Review**, file by file or hunk by hunk. When the work fails, a pricier agent tries
+(escalate; the largest last). Every auction is kept in the memory: **History**, **Costs**.
 
 | key | what it does |
 |---|---|
