@@ -123,15 +123,8 @@ def _stream(
                         tokens=attempt.tokens,
                         cost_usd=attempt.cost_usd,
                     )
-            cache[task.id] = {
-                "winner": winner,
-                "decided": won,
-                "tokens": sum(final.tokens_by_phase.values()),
-                "cost_usd": sum(final.cost_by_phase.values()),
-            }
-            partial = cache_path.with_suffix(".tmp")
-            partial.write_text(json.dumps(cache, indent=1))
-            os.replace(partial, cache_path)
+            cache[task.id] = {"winner": winner, "decided": won, **_spent(final)}
+            _save(cache_path, cache)
         progress(task.id)
         done = cache[task.id]
         tried = _escalated(task, str(done["winner"]), prices, store)
@@ -152,6 +145,21 @@ def _stream(
             )
         )
     return routed
+
+
+def _spent(final: WinnerChosen | AuctionFailed) -> dict[str, object]:
+    """What an auction cost: its tokens and $ over all phases."""
+    return {
+        "tokens": sum(final.tokens_by_phase.values()),
+        "cost_usd": sum(final.cost_by_phase.values()),
+    }
+
+
+def _save(path: Path, cache: dict[str, dict[str, object]]) -> None:
+    """Written whole, then renamed: an interrupted run never leaves half a cache."""
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(cache, indent=1))
+    os.replace(partial, path)
 
 
 def _escalated(
@@ -228,13 +236,8 @@ def fit_on_training(
                     status = "success" if attempt.passed else "failure"
                     memory.record_execution(runner.auction_ids[-1], agent.name, status)
         if isinstance(final, WinnerChosen | AuctionFailed):
-            cache[task.id] = {
-                "tokens": sum(final.tokens_by_phase.values()),
-                "cost_usd": sum(final.cost_by_phase.values()),
-            }
-            partial = cache_path.with_suffix(".tmp")
-            partial.write_text(json.dumps(cache, indent=1))
-            os.replace(partial, cache_path)
+            cache[task.id] = _spent(final)
+            _save(cache_path, cache)
         progress(task.id)
     start = weights_from(settings)
     tasks = load_tasks(memory)
