@@ -79,12 +79,16 @@ def _words(text: str) -> str:
     return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
+def _a_sentence(answer: str) -> bool:
+    return len(_words(answer).split()) > ANSWER_WORDS
+
+
 def grounded(env: Environment, first: Opening, question: str, answer: str) -> str | None:
     """``answer (path:line)`` citing the shown line that holds the answer, or None when no
     line does (or it is not a short answer). This knows nothing of the right answer: it only
     ties the model's answer to a line it was shown."""
     key = _words(answer)
-    if not key.strip() or len(key.split()) > ANSWER_WORDS:
+    if not key.strip() or _a_sentence(answer):
         return None
     shown = [path for path, _ in first.parts if path is not None]
     if key.strip() in ("yes", "no"):  # said nowhere: the lines the question is about
@@ -103,7 +107,7 @@ def not_grounded(answer: str) -> str:
     """Why a drafted answer was not taken, and what to do instead."""
     if not answer:
         why = "the reply gave no answer"
-    elif len(_words(answer).split()) > ANSWER_WORDS:
+    elif _a_sentence(answer):
         why = "that is a sentence, not the short answer"
     else:
         why = f'no line of the files shown says "{answer}"'

@@ -286,7 +286,7 @@ def run_agent(
         sent_back = changed = False  # sent back: a finish not taken yet (citations, tests)
         done = ""  # the summary of a run that ends as the tests pass
         last_step = step == limits.max_steps
-        if step == 1 and drafting and task.kind == "research":
+        if draft and task.kind == "research":  # research drafts only at step 1
             answer = drafted_answer(reply.text)
             summary = grounded(env, first, task.job, answer)
             observation = f"Answered: {summary}" if summary else not_grounded(answer)

@@ -89,9 +89,7 @@ def _stream(
     order = list(tasks)
     random.Random(seed).shuffle(order)
     cache_path = out / f"auctions-{strategy}-{seed}.json"
-    cache: dict[str, dict[str, object]] = (
-        json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    )
+    cache = _load(cache_path)
     memory = AuctionMemory(out / f"memory-{strategy}-{seed}.db")
     if weights is not None and memory.latest_fitted_weights() != weights:
         _freeze(memory, weights)
@@ -153,6 +151,11 @@ def _spent(final: WinnerChosen | AuctionFailed) -> dict[str, object]:
         "tokens": sum(final.tokens_by_phase.values()),
         "cost_usd": sum(final.cost_by_phase.values()),
     }
+
+
+def _load(path: Path) -> dict[str, dict[str, object]]:
+    """The auctions a run already did (empty on a first run)."""
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _save(path: Path, cache: dict[str, dict[str, object]]) -> None:
@@ -219,9 +222,7 @@ def fit_on_training(
 
     settings = settings or Settings()
     cache_path = out / "auctions-train.json"
-    cache: dict[str, dict[str, object]] = (
-        json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    )
+    cache = _load(cache_path)
     memory = AuctionMemory(out / "memory-train.db")
     runner = AuctionRunner(settings, agents, memory, PromptLibrary())
     for task in train:
