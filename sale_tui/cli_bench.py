@@ -261,3 +261,85 @@ def _print_agent_runs(runs: list[dict[str, Any]]) -> None:
             ", ".join(f"{k} {v}" for k, v in run["stops"].items()),
         )
     out.print(table)
+
+
+@bench_app.command("auction")
+def bench_auction(
+    agents: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A roster to auction among, comma-separated; give it once per roster. "
+            "Default: qwen-0.5b,qwen-1.5b and smollm2,qwen-0.5b,qwen-1.5b."
+        ),
+    ] = None,
+    designs: Annotated[str, typer.Option(help="Auction designs: v1 (before), lean.")] = "v1,lean",
+    limit: Annotated[int, typer.Option(min=1, help="Jobs per domain (HumanEval, HotpotQA).")] = 5,
+    seed: Annotated[int, typer.Option(help="The seeded split `bench run` uses.")] = 0,
+    outcomes: Annotated[
+        Path | None,
+        typer.Option(help="An outcome table from `bench run`, for each juror's AUC."),
+    ] = None,
+    results: Annotated[Path, typer.Option("--out", help="Folder for the cache.")] = Path(
+        "bench-auction"
+    ),
+    as_json: JsonFlag = False,
+) -> None:
+    """Tokens (computed / cached / generated), $, seconds and calls per auction, for each
+    design side by side on the same jobs; with --outcomes, each juror's AUC."""
+    from rich.progress import Progress
+
+    from sale_tui.auction import AuctionSettings
+    from sale_tui.benchmark import auction_cost
+    from sale_tui.benchmark.tasks import HOTPOTQA, load, split
+    from sale_tui.runner import build_runner
+
+    chosen_designs = []
+    for name in designs.split(","):
+        if name.strip() not in auction_cost.DESIGNS:
+            raise UsageError(f"unknown design '{name}'", fix="use v1 and/or lean")
+        chosen_designs.append(auction_cost.DESIGNS[name.strip()])
+    rosters = []
+    for names in agents or ["qwen-0.5b,qwen-1.5b", "smollm2,qwen-0.5b,qwen-1.5b"]:
+        rosters.append(build_runner([n.strip() for n in names.split(",")]).agents)
+    settings = build_runner(None).settings
+    auction = AuctionSettings(max_bid_tokens=settings.auction.max_bid_tokens)
+    tasks, _ = split(load(["humaneval", "hotpotqa"], HOTPOTQA), limit, 0, seed)
+    passed = auction_cost.outcome_lookup(outcomes) if outcomes else None
+    total = len(tasks) * len(rosters) * len(chosen_designs)
+    with Progress(console=err, transient=True) as bar:
+        work = bar.add_task("auctions", total=total)
+        measured = auction_cost.measure(
+            tasks,
+            rosters,
+            chosen_designs,
+            auction,
+            results,
+            lambda key: bar.update(work, advance=1, description=key[:40]),
+        )
+    rows = auction_cost.summary(measured, passed)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="per auction (medians)", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("agents", "design", "jobs", "n", "computed", "cached", "generated", "$", "s"):
+        table.add_column(name, justify="left" if name in ("agents", "design", "jobs") else "right")
+    table.add_column("juror AUC")
+    for row in rows:
+        aucs = ", ".join(
+            f"{juror} {'—' if auc is None else f'{auc:.2f}'}"
+            for juror, auc in row["juror_auc"].items()
+        )
+        table.add_row(
+            row["agents"],
+            row["design"],
+            row["domain"],
+            str(row["auctions"]),
+            f"{row['computed_tokens']:,.0f}",
+            f"{row['cached_tokens']:,.0f}",
+            f"{row['generated_tokens']:,.0f}",
+            f"{row['cost_usd']:.7f}",
+            f"{row['seconds']:.1f}",
+            aucs,
+        )
+    out.print(table)
+    err.print(f"cached in {results / 'auction-cost.json'} (run again to resume)")

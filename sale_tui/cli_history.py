@@ -13,6 +13,7 @@ from rich.text import Text
 
 from sale_tui.cli_common import JsonFlag, load_cli_settings, out
 from sale_tui.errors import UsageError
+from sale_tui.render import auction_tokens_line
 
 if TYPE_CHECKING:
     from sale_tui.memory import AuctionMemory
@@ -97,7 +98,7 @@ def show_command(
     if bids:
         out.print(bids_table(bids, winner, jurors))
     out.print(f"winner: {row['winner'] or '—'} — {row['reason'] or ''}", markup=False)
-    out.print(f"auction tokens {row['auction_tokens']}, ${row['auction_usd']:.7f}")
+    out.print(f"auction tokens {auction_tokens_line(row)}, ${row['auction_usd']:.7f}")
     if winner is not None:
         out.print("\n[bold]winning plan[/]")
         out.print(winner.bid.text, markup=False)

@@ -50,6 +50,9 @@ class AgentConfig(_Section):
     """$ per million prompt tokens. Default: litellm's price map (nominal rule for local models)."""
     price_out: float | None = Field(default=None, ge=0)
     """$ per million completion tokens. Default: litellm's price map."""
+    price_cached: float | None = Field(default=None, ge=0)
+    """$ per million prompt tokens read from the provider's prompt cache. Default: litellm's
+    cache-read price, else ``price_in`` (local models: a tenth of ``price_in``)."""
     context: int | None = Field(default=None, gt=0)
     """Context window in tokens. Default: litellm's model info (local: ``local.n_ctx``)."""
     logprobs: bool | None = None
@@ -120,8 +123,10 @@ class LocalConfig(_Section):
 class AuctionConfig(_Section):
     """The SALE mechanism (see docs/ARCHITECTURE.md)."""
 
-    max_bid_tokens: int = Field(default=256, ge=16, le=4096)
-    """Hard cap on a bid's length in tokens; also the length that normalises the cost term."""
+    max_bid_tokens: int = Field(default=128, ge=16, le=4096)
+    """Hard cap on a bid's length in tokens; also the length that normalises the cost term.
+    Every juror reads every bid, so the cap sets most of the auction's tokens (issue 16:
+    at 256, the Qwen bids took 210-240 tokens, and the jury read each of them twice)."""
     memory_k: int = Field(default=8, ge=0, le=64)
     """How many similar past jobs a refining agent retrieves (one plan pair each)."""
     refine: bool = True

@@ -41,10 +41,42 @@ class ToolCall:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    """Of ``prompt_tokens``, those read from the provider's prompt cache rather than computed
+    (llama.cpp's reused KV prefix; a hosted provider's cache hit)."""
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def computed_prompt_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+    @property
+    def computed_tokens(self) -> int:
+        """What the model actually computed: prompt tokens not read from a cache, and output."""
+        return self.computed_prompt_tokens + self.completion_tokens
+
+    def priced(
+        self, price_in: float | None, price_out: float | None, price_cached: float | None = None
+    ) -> float:
+        """$ of the call at these prices ($/M tokens): computed prompt tokens at the input
+        price, cached ones at the cache-read price (the input price when there is none)."""
+        price_in = price_in or 0.0
+        cached_price = price_in if price_cached is None else price_cached
+        return (
+            self.computed_prompt_tokens * price_in
+            + self.cached_tokens * cached_price
+            + self.completion_tokens * (price_out or 0.0)
+        ) / 1e6
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sale_tui.auction.events import (
+    AgentWorking,
     AuctionEvent,
     AuctionFailed,
     AuctionStarted,
@@ -40,13 +41,39 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def tokens_split(total: int, computed: int | None, cached: int | None) -> str:
+    """``2,570 (1,180 computed, 1,390 cached)``; the total alone when the split is unknown
+    (auctions recorded before it was kept)."""
+    if computed is None or cached is None:
+        return f"{total:,}"
+    return f"{total:,} ({computed:,} computed, {cached:,} cached)"
+
+
+def auction_tokens_line(row: dict[str, Any]) -> str:
+    """An auction row's tokens (``AuctionMemory.auction``/``auctions``), split where known."""
+    return tokens_split(
+        int(row["auction_tokens"] or 0),
+        row.get("auction_computed_tokens"),
+        row.get("cached_tokens"),
+    )
+
+
 def event_to_json(event: AuctionEvent, **extra: Any) -> str:
     """One JSON line: ``{"event": "BidReceived", ...fields}``."""
     data = dataclasses.asdict(event)
     if isinstance(event, WinnerChosen):
         data["auction_tokens"] = event.auction_tokens
+        data["auction_computed_tokens"] = event.usage.computed_tokens
+        data["auction_cached_tokens"] = event.usage.cached_tokens
         data["auction_cost_usd"] = event.auction_cost_usd
     return json.dumps({"event": type(event).__name__, **extra, **data}, default=str)
+
+
+def auction_tokens_of(event: WinnerChosen) -> str:
+    usage = event.usage
+    if not usage.total_tokens:  # an event made without its usage (a replay, a test's fixture)
+        return f"{event.auction_tokens:,}"
+    return tokens_split(event.auction_tokens, usage.computed_tokens, usage.cached_tokens)
 
 
 def event_line(event: AuctionEvent) -> str | None:
@@ -67,6 +94,8 @@ def event_line(event: AuctionEvent) -> str | None:
             return f"  [red]dropped[/] {safe(event.agent)} ({event.round}): {safe(event.reason)}"
         case JuryScored():
             return None
+        case AgentWorking():
+            return f"  [dim]{safe(event.agent)} is {safe(event.doing)}…[/]"
         case BidScored(scored=scored):
             jury = " ".join(f"{safe(j)}={_num(s, 1)}" for j, s in scored.jury.items())
             return (
@@ -84,7 +113,7 @@ def event_line(event: AuctionEvent) -> str | None:
         case WinnerChosen():
             return (
                 f"[bold green]winner[/] {safe(event.winner.agent)} — {safe(event.reason)} · "
-                f"auction {event.auction_tokens} tokens, ${event.auction_cost_usd:.7f}"
+                f"auction {auction_tokens_of(event)} tokens, ${event.auction_cost_usd:.7f}"
             )
         case AuctionFailed():
             return f"[bold red]auction failed[/]: {safe(event.reason)}"

@@ -44,6 +44,8 @@ class Agent:
     """Step 1 is asked as one call would ask it (config, same name)."""
     drafts: int = 1
     """Candidate drafts a coding job may get (config, same name)."""
+    price_cached: float | None = None
+    """$ per million prompt tokens read from a prompt cache; ``None``: same as ``price_in``."""
 
     @property
     def price(self) -> float | None:
@@ -60,6 +62,11 @@ class Availability:
     fix: str | None = None
 
 
+LOCAL_CACHE_READ_SHARE = 0.1
+"""A local model's nominal price for a prompt token it reads from llama.cpp's KV cache, as a
+share of ``price_in``. Reading costs next to nothing but memory, so it is priced as the hosted
+providers with the cheapest cache reads price theirs (Anthropic: 10% of input)."""
+
 LOCAL_DRAFTS = 3
 """Measured on the 0.5B (docs/BENCHMARKS.md): a second and third sampled draft cost a few
 hundred tokens each, less than one step of the loop."""
@@ -72,11 +79,15 @@ def _default_logprobs(model: str) -> bool:
 
 
 def _local_agent(spec: LocalModel, settings: Settings, config: AgentConfig | None) -> Agent:
+    price_in = config.price_in if config and config.price_in is not None else spec.nominal_price
     return Agent(
         name=config.name if config else spec.agent_name,
         model=spec.model_id,
-        price_in=(
-            config.price_in if config and config.price_in is not None else spec.nominal_price
+        price_in=price_in,
+        price_cached=(
+            config.price_cached
+            if config and config.price_cached is not None
+            else price_in * LOCAL_CACHE_READ_SHARE
         ),
         price_out=(
             config.price_out if config and config.price_out is not None else spec.nominal_price
@@ -98,7 +109,7 @@ def _local_agent(spec: LocalModel, settings: Settings, config: AgentConfig | Non
 
 def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
     price_in, price_out, context = config.price_in, config.price_out, config.context
-    native_tools = config.tool_calls
+    price_cached, native_tools = config.price_cached, config.tool_calls
     unknown = None in (price_in, price_out, context, native_tools)
     if resolve_prices and unknown:
         from sale_tui.models.client import price_map_lookup  # lazy: imports litellm
@@ -106,6 +117,8 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
         known = price_map_lookup(config.model)
         price_in = price_in if price_in is not None else known.price_in
         price_out = price_out if price_out is not None else known.price_out
+        if price_cached is None and config.price_in is None:  # a set input price wins
+            price_cached = known.price_cached
         context = context or known.context
         native_tools = known.tool_calls if native_tools is None else native_tools
     return Agent(
@@ -113,6 +126,7 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
         model=config.model,
         price_in=price_in,
         price_out=price_out,
+        price_cached=price_cached,
         context=context,
         logprobs=_default_logprobs(config.model) if config.logprobs is None else config.logprobs,
         api_base=config.api_base,

@@ -21,7 +21,10 @@ def role_of(request: Request) -> str:
 
 
 def plan_of(request: Request) -> str:
-    """The plan being judged, cut out of a jury prompt."""
+    """The plan being judged, cut out of a jury prompt (the shipped layout, or v1's)."""
+    messages = request.messages
+    if len(messages) == 3 and messages[1]["role"] == "assistant":
+        return str(messages[1]["content"])
     return request.prompt.split("Plan:\n", 1)[1].split("\n\n", 1)[0]
 
 

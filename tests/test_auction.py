@@ -88,7 +88,8 @@ def test_winner_is_argmin_cost_minus_value() -> None:
     entropy = 2.0 / math.log(1000)
     for name, plan in plans.items():
         price = 0.1 if name == "small" else 2.0
-        want = expected_score(price, len(plan.split()), 2.0, 256, entropy, [judge[plan]] * 2)
+        cap = AuctionSettings().max_bid_tokens
+        want = expected_score(price, len(plan.split()), 2.0, cap, entropy, [judge[plan]] * 2)
         assert scored[name].score == pytest.approx(want)
         assert scored[name].bid.entropy == pytest.approx(entropy)
         assert scored[name].bid.entropy_kind == "exact"
@@ -303,3 +304,99 @@ def test_parallel_agents_run_concurrently_and_still_all_bid() -> None:
 
 def test_empty_roster_fails_cleanly() -> None:
     assert isinstance(final(run([])), AuctionFailed)
+
+
+def test_a_lone_bid_wins_without_a_jury() -> None:
+    agents = [bidder("small", 0.1, plan=""), bidder("large", 2.0, plan="big plan")]
+    events = run(agents, refine=False)
+    assert not [e for e in events if isinstance(e, JuryScored)]
+    result = final(events)
+    assert isinstance(result, WinnerChosen) and result.winner.agent == "large"
+    assert result.winner.jury == {} and "the only bid left" in result.reason
+    assert result.tokens_by_phase["jury"] == 0
+    # the design before: the jury was asked anyway
+    asked = run(agents, refine=False, jury_single_bid=True)
+    assert len([e for e in asked if isinstance(e, JuryScored)]) == 2
+
+
+def test_a_lone_refined_bid_is_still_judged_against_the_winner() -> None:
+    judge = {"big plan": 4.0, "small plan": 1.0, "better small plan": 5.0}
+    agents = [
+        bidder("small", 0.1, plan="small plan", refined="better small plan", scores=judge),
+        bidder("large", 2.0, plan="big plan", scores=judge),
+    ]
+    events = run(agents, FixedMemory([PAIR]))
+    refined_jury = [e for e in events if isinstance(e, JuryScored) and e.round == "refined"]
+    assert {e.juror for e in refined_jury} == {"small", "large"}
+
+
+def test_every_auction_prompt_starts_with_the_same_block_so_a_cache_reuses_it() -> None:
+    """The scripted model keeps its previous call's words as llama.cpp keeps its KV cache: a
+    jury call re-reads only the plan and the question, a refinement only its own part."""
+    judge = {"big plan": 4.0, "small plan": 1.0, "better small plan": 5.0}
+    agents = [
+        bidder("small", 0.1, plan="small plan", refined="better small plan", scores=judge),
+        bidder("large", 2.0, plan="big plan", scores=judge),
+    ]
+    events = run(agents, FixedMemory([PAIR]))
+    shared = PromptLibrary().render(
+        "_auction_context", job=JOB.text, kind=JOB.kind, repo_summary="parse.py", max_tokens=128
+    )
+    shared_words = len(shared.split())
+    for agent in agents:
+        model = agent.model
+        assert isinstance(model, ScriptedModel)
+        prompts = [r.prompt for r in model.requests]
+        assert all(p.startswith(shared) for p in prompts)
+    calls = len([e for e in events if isinstance(e, JuryScored)]) + 3  # + 2 bids, 1 refined
+    result = final(events)
+    # every call after each model's first reads at least the shared block from the cache
+    assert result.usage.cached_tokens >= (calls - 2) * shared_words
+    assert result.usage.computed_tokens < result.usage.total_tokens / 2
+
+
+def test_the_jury_reads_each_plan_as_the_reply_to_the_bid_prompt_its_own_first() -> None:
+    agents = [bidder("small", 0.1, plan="small plan"), bidder("large", 2.0, plan="big plan")]
+    run(agents, refine=False)
+    for agent, own, other in (
+        (agents[0], "small plan", "big plan"),
+        (agents[1], "big plan", "small plan"),
+    ):
+        model = agent.model
+        assert isinstance(model, ScriptedModel)
+        bid = next(r for r in model.requests if role_of(r) == "bid")
+        jury = [r for r in model.requests if role_of(r) == "jury"]
+        # word for word the conversation the juror had when it bid, so its cache holds it
+        assert [m["content"] for m in jury[0].messages[:2]] == [bid.prompt, own]
+        assert [m["role"] for m in jury[1].messages] == ["user", "assistant", "user"]
+        assert jury[1].messages[1]["content"] == other
+        assert "Reply with a single digit" in jury[1].messages[2]["content"]
+    # the paper's layout, kept as a setting: one message holding the job and the plan
+    from sale_tui.benchmark.auction_cost import V1_PROMPTS
+
+    agents = [bidder("small", 0.1, plan="small plan"), bidder("large", 2.0, plan="big plan")]
+    settings = AuctionSettings(refine=False, plan_as_reply=False)
+    list(run_auction(JOB, agents, PromptLibrary(V1_PROMPTS), None, settings))
+    model = agents[0].model
+    assert isinstance(model, ScriptedModel)
+    single = [r for r in model.requests if role_of(r) == "jury"]
+    assert all(len(r.messages) == 1 and JOB.text in r.prompt for r in single)
+
+
+def test_progress_says_who_is_working_before_each_local_call() -> None:
+    from sale_tui.auction.events import AgentWorking
+
+    agents = [bidder("small", 0.1, plan="small plan"), bidder("large", 2.0, plan="big plan")]
+    events = run(agents, refine=False)
+    said = [
+        (type(e).__name__, e.bid.agent if isinstance(e, BidReceived) else getattr(e, "agent", ""))
+        for e in events[:5]
+    ]
+    assert said[1:5] == [
+        ("AgentWorking", "small"),
+        ("BidReceived", "small"),
+        ("AgentWorking", "large"),
+        ("BidReceived", "large"),
+    ]
+    working = [e.doing for e in events if isinstance(e, AgentWorking)]
+    assert working == ["writing its bid"] * 2 + ["scoring 2 plans"] * 2

@@ -217,7 +217,7 @@ def test_with_training_tasks_sale_fits_its_weights_there_and_freezes_them(
     from tests.auction_helpers import bidder
 
     # long plans: the large agent's costs it far more than the jury's preference gives back
-    small_plan, large_plan = (" ".join(f"{who}{i}" for i in range(150)) for who in "sl")
+    small_plan, large_plan = (" ".join(f"{who}{i}" for i in range(100)) for who in "sl")
     judge = {small_plan: 3.0, large_plan: 4.0}
     agents = [
         bidder("small", 0.1, plan=small_plan, scores=judge),

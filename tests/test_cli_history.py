@@ -60,6 +60,13 @@ def test_show_explains_one_auction_by_id_prefix(memory: AuctionMemory) -> None:
     ]
     text = run_cli("show", auction_id, env={"COLUMNS": "100"}).stdout
     assert "large ★" in text and "winning plan" in text and "big plan" in text
+    # the three token figures: computed + cached = all prompt and output tokens
+    assert data["prompt_tokens"] + data["generated_tokens"] == data["auction_tokens"] > 0
+    assert data["auction_computed_tokens"] + data["cached_tokens"] == data["auction_tokens"]
+    assert 0 < data["cached_tokens"] < data["prompt_tokens"]
+    assert (
+        f"({data['auction_computed_tokens']:,} computed, {data['cached_tokens']:,} cached)" in text
+    )
 
 
 def test_show_unknown_id_is_exit_2(memory: AuctionMemory) -> None:

@@ -54,13 +54,35 @@ def test_completion_with_usage_cost_and_exact_logprobs(smollm: LiteLLMModel) -> 
     assert "".join(t.token for t in reply.logprobs).strip() == reply.text.strip()
 
 
+def test_a_shared_prompt_prefix_is_reported_cached_and_priced_lower(smollm: LiteLLMModel) -> None:
+    shared = "Here is a list of colours: red, green, blue, yellow, purple, orange. " * 4
+    smollm.complete([{"role": "user", "content": "Name a fruit."}], max_tokens=4)
+    second = smollm.complete([{"role": "user", "content": shared + "Pick one."}], max_tokens=4)
+    third = smollm.complete([{"role": "user", "content": shared + "Pick two."}], max_tokens=4)
+    assert third.usage.prompt_tokens == second.usage.prompt_tokens
+    # llama.cpp kept the shared block in its KV cache: only "two." and the tail are computed
+    assert third.usage.cached_tokens > 0.8 * third.usage.prompt_tokens
+    # the call before shared only the chat header with it
+    assert second.usage.cached_tokens < 0.5 * second.usage.prompt_tokens
+    assert third.cost_usd < second.cost_usd  # cache reads at a tenth of the input price
+    expected = (
+        third.usage.computed_prompt_tokens * 0.00153
+        + third.usage.cached_tokens * 0.000153
+        + third.usage.completion_tokens * 0.00153
+    ) / 1e6
+    assert third.cost_usd == pytest.approx(expected, rel=1e-6)
+
+
 def test_streaming_reports_the_same_usage_as_a_plain_call(smollm: LiteLLMModel) -> None:
     messages = [{"role": "user", "content": "Count from one to ten."}]
     plain = smollm.complete(messages, max_tokens=16, temperature=0.0)
     pieces: list[str] = []
     streamed = smollm.complete(messages, max_tokens=16, temperature=0.0, on_text=pieces.append)
     assert "".join(pieces) == streamed.text == plain.text
-    assert streamed.usage == plain.usage
+    assert streamed.usage.prompt_tokens == plain.usage.prompt_tokens
+    assert streamed.usage.completion_tokens == plain.usage.completion_tokens
+    # the same prompt again: all of it but the last token comes from llama.cpp's KV cache
+    assert streamed.usage.cached_tokens == plain.usage.prompt_tokens - 1
 
 
 def test_cli_prompt_json_end_to_end(with_smollm: Path) -> None:

@@ -125,7 +125,8 @@ def test_every_step_of_an_auction_is_stored(tmp_path: Path) -> None:
 def test_an_interrupted_auction_is_kept_and_marked(tmp_path: Path) -> None:
     memory = AuctionMemory(tmp_path / "m.db")
     events = scripted_runner(memory).run(Job("Add a --verbose flag", "coding", ""))
-    next(events)
+    next(events)  # started
+    next(events)  # the first agent is writing its bid
     next(events)  # the first bid is in
     events.close()  # what Ctrl-C does to a consumer's generator
     (auction,) = memory.auctions()

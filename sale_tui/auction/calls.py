@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, TypeVar
 
-from sale_tui.protocols import Reply
+from sale_tui.protocols import Reply, Usage
 from sale_tui.stopping import request_stop
 
 if TYPE_CHECKING:
@@ -16,31 +16,49 @@ T = TypeVar("T")
 
 
 class Ledger:
-    """Tokens and $ spent by the auction itself, split by phase."""
+    """Tokens and $ spent by the auction itself, split by phase, and its usage in all
+    (prompt tokens computed or read from a cache, generated tokens)."""
 
     def __init__(self) -> None:
         self.tokens: dict[str, int] = {"bid": 0, "jury": 0, "refine": 0}
         self.cost: dict[str, float] = {"bid": 0.0, "jury": 0.0, "refine": 0.0}
+        self.usage = Usage()
+        self.calls = 0
 
     def add(self, phase: str, reply: Reply) -> None:
         self.tokens[phase] += reply.usage.total_tokens
         self.cost[phase] += reply.cost_usd
+        self.usage += reply.usage
+        self.calls += 1
+
+
+class Starting:
+    """What ``concurrently`` yields for an agent whose work is about to start."""
+
+
+STARTING = Starting()
 
 
 def concurrently(
     agents: Sequence[AuctionAgent], work: Callable[[AuctionAgent], T]
-) -> Iterator[tuple[AuctionAgent, T | BaseException]]:
-    """Run ``work`` per agent; parallel-capable agents in threads, the rest here, in order."""
+) -> Iterator[tuple[AuctionAgent, T | BaseException | Starting]]:
+    """Run ``work`` per agent; parallel-capable agents in threads, the rest here, in order.
+    Yields ``(agent, STARTING)`` as each agent's work starts (the threads' all at once), so
+    the caller can show who is working, then ``(agent, result or the exception)``."""
     parallel = [a for a in agents if a.model is not None and a.parallel]
     serial = [a for a in agents if a not in parallel]
     if not parallel:
         for agent in serial:
+            yield agent, STARTING
             yield agent, attempt(work, agent)
         return
     pool = ThreadPoolExecutor(max_workers=len(parallel))
     try:
         futures: dict[Future[T], AuctionAgent] = {pool.submit(work, a): a for a in parallel}
+        for agent in parallel:
+            yield agent, STARTING
         for agent in serial:
+            yield agent, STARTING
             yield agent, attempt(work, agent)
         for future in as_completed(futures):
             error = future.exception()

@@ -16,9 +16,10 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sale_tui.auction import scoring
-from sale_tui.auction.calls import Ledger, concurrently, failure_reason
+from sale_tui.auction import jury, scoring
+from sale_tui.auction.calls import Ledger, Starting, concurrently, failure_reason
 from sale_tui.auction.events import (
+    AgentWorking,
     AuctionEvent,
     AuctionFailed,
     AuctionStarted,
@@ -37,7 +38,7 @@ from sale_tui.auction.events import (
     ScoredBid,
     WinnerChosen,
 )
-from sale_tui.protocols import Model, Reply, Usage
+from sale_tui.protocols import Model, Reply
 
 PAIR_PLAN_CHARS = 600
 # llama.cpp's CLI default: without it small local models decoding greedily loop until the cap.
@@ -72,7 +73,7 @@ class Job:
 @dataclass(frozen=True)
 class AuctionSettings:
     weights: scoring.Weights = field(default_factory=scoring.Weights)
-    max_bid_tokens: int = 256
+    max_bid_tokens: int = 128
     memory_k: int = 8
     jury_top_logprobs: int = 20
     refine: bool = True
@@ -81,6 +82,12 @@ class AuctionSettings:
     execution_tokens_per_bid_token: float = 40.0
     """Estimated execution tokens per plan token, for the budget check (a 200-token plan is
     taken to cost about 8,000 tokens to execute)."""
+    plan_as_reply: bool = True
+    """The jury reads each plan as the reply to the bid prompt (``auction.jury``), so local
+    models reuse their cached bid prompt; False: one message with the job and the plan."""
+    jury_single_bid: bool = False
+    """Ask the jury about a bid that is the only one left. Its scores cannot change who wins,
+    so by default it is not asked (kept to measure the design before issue 16)."""
 
 
 class _Auction:
@@ -95,6 +102,7 @@ class _Auction:
         self.job, self.agents, self.prompts = job, list(agents), prompts
         self.memory, self.settings = memory, settings
         self.ledger = Ledger()
+        self.bid_prompt = ""
         self.max_price = max((a.price for a in agents), default=1.0)
 
     # -- bids ---------------------------------------------------------------------------
@@ -131,6 +139,10 @@ class _Auction:
         for agent, result in concurrently(
             agents, lambda a: self._write_bid(a, prompt_for(a), round_)
         ):
+            if isinstance(result, Starting):
+                doing = "writing its bid" if round_ == "original" else "refining its bid"
+                yield AgentWorking(agent.name, doing)
+                continue
             if isinstance(result, BaseException):
                 yield BidDropped(agent.name, round_, failure_reason(result))
                 continue
@@ -143,60 +155,22 @@ class _Auction:
             bids[agent.name] = bid
             yield BidReceived(bid) if round_ == "original" else Refined(bid)
 
-    # -- jury ---------------------------------------------------------------------------
-    def _judge(self, juror: AuctionAgent, bid: Bid) -> tuple[float | None, str, Reply]:
-        prompt = self.prompts.render("jury", job=self.job.text, kind=self.job.kind, plan=bid.text)
-        messages = [{"role": "user", "content": prompt}]
-        reply = juror.model.complete(
-            messages,
-            max_tokens=1,
-            temperature=0.0,
-            logprobs=True,
-            top_logprobs=self.settings.jury_top_logprobs,
+    def _render(self, role: str, **variables: Any) -> str:
+        """Every auction prompt gets the job's shared variables: the templates start with the
+        same block (``_auction_context.j2``), which a prompt cache then computes once."""
+        return self.prompts.render(
+            role,
+            job=self.job.text,
+            kind=self.job.kind,
+            repo_summary=self.job.repo_summary,
+            max_tokens=self.settings.max_bid_tokens,
+            **variables,
         )
-        score = scoring.likert_from_logprobs(reply)
-        if score is not None:
-            return score, "logprobs", reply
-        score = scoring.likert_from_text(reply.text)
-        if score is not None:
-            return score, "text", reply
-        # No distribution and no digit in one token: let the juror answer in a few words.
-        longer = juror.model.complete(messages, max_tokens=8, temperature=0.0)
-        combined = Reply(
-            agent=reply.agent,
-            model=reply.model,
-            text=longer.text,
-            usage=Usage(
-                reply.usage.prompt_tokens + longer.usage.prompt_tokens,
-                reply.usage.completion_tokens + longer.usage.completion_tokens,
-            ),
-            cost_usd=reply.cost_usd + longer.cost_usd,
-        )
-        score = scoring.likert_from_text(longer.text)
-        note = "text" if score is not None else f"no score 0-5 in reply {longer.text[:40]!r}"
-        return score, note, combined
 
-    def _score(self, bid: Bid) -> Iterator[AuctionEvent | ScoredBid]:
-        phase = "jury"
-        jury: dict[str, float | None] = {}
-        notes: dict[str, str] = {}
-        for juror, result in concurrently(self.agents, lambda j: self._judge(j, bid)):
-            if isinstance(result, BaseException):
-                jury[juror.name], notes[juror.name] = None, failure_reason(result)
-                yield JuryScored(bid.agent, juror.name, bid.round, None, notes[juror.name], 0.0, 0)
-                continue
-            score, note, reply = result
-            self.ledger.add(phase, reply)
-            jury[juror.name], notes[juror.name] = score, note
-            yield JuryScored(
-                bid.agent,
-                juror.name,
-                bid.round,
-                score,
-                note,
-                reply.cost_usd,
-                reply.usage.total_tokens,
-            )
+    # -- jury ---------------------------------------------------------------------------
+    def _scored(
+        self, bid: Bid, jury: Mapping[str, float | None], notes: Mapping[str, str]
+    ) -> ScoredBid:
         weights = self.settings.weights
         cost = scoring.cost_term(
             bid.price,
@@ -206,18 +180,54 @@ class _Auction:
             weights=weights,
         )
         value = scoring.value_term(bid.entropy, jury, jury_size=len(self.agents), weights=weights)
-        yield ScoredBid(bid=bid, jury=jury, jury_notes=notes, cost=cost, value=value)
+        return ScoredBid(bid=bid, jury=dict(jury), jury_notes=dict(notes), cost=cost, value=value)
 
     def _score_all(
         self, bids: Mapping[str, Bid], out: dict[str, ScoredBid]
     ) -> Iterator[AuctionEvent]:
-        for bid in bids.values():
-            for item in self._score(bid):
-                if isinstance(item, ScoredBid):
-                    out[bid.agent] = item
-                    yield BidScored(item)
+        """Every juror scores every bid (``auction.jury``), jurors concurrently where their
+        providers allow it; then each bid's C and V."""
+        order = list(bids.values())
+        messages = {
+            bid.agent: jury.messages_for(
+                self.bid_prompt,
+                bid.text,
+                self._render("jury", plan=bid.text),
+                self.settings.plan_as_reply,
+            )
+            for bid in order
+        }
+        top = self.settings.jury_top_logprobs
+        scores: dict[str, dict[str, float | None]] = {bid.agent: {} for bid in order}
+        notes: dict[str, dict[str, str]] = {bid.agent: {} for bid in order}
+        for juror, verdicts in concurrently(
+            self.agents, lambda j: jury.judge_each(j.model, j.name, order, messages, top)
+        ):
+            if isinstance(verdicts, Starting):
+                plans = f"{len(order)} plans" if len(order) > 1 else "the plan"
+                yield AgentWorking(juror.name, f"scoring {plans}")
+                continue
+            if isinstance(verdicts, BaseException):
+                verdicts = [(bid, verdicts) for bid in order]
+            for bid, verdict in verdicts:
+                if isinstance(verdict, BaseException):
+                    score, note, cost, tokens = None, failure_reason(verdict), 0.0, 0
                 else:
-                    yield item
+                    score, note, reply = verdict
+                    self.ledger.add("jury", reply)
+                    cost, tokens = reply.cost_usd, reply.usage.total_tokens
+                scores[bid.agent][juror.name], notes[bid.agent][juror.name] = score, note
+                yield JuryScored(bid.agent, juror.name, bid.round, score, note, cost, tokens)
+        names = [a.name for a in self.agents]
+        for bid in order:  # each bid's jury in roster order, as the table shows it
+            got = scores[bid.agent]
+            item = self._scored(
+                bid,
+                {n: got[n] for n in names if n in got},
+                {n: notes[bid.agent][n] for n in names if n in got},
+            )
+            out[bid.agent] = item
+            yield BidScored(item)
 
     # -- budget -------------------------------------------------------------------------
     def _over_budget(self, scored: ScoredBid) -> BudgetExcluded | None:
@@ -268,20 +278,20 @@ class _Auction:
             settings.weights,
             settings.max_bid_tokens,
         )
-        bid_prompt = self.prompts.render(
-            "bid",
-            job=self.job.text,
-            kind=self.job.kind,
-            repo_summary=self.job.repo_summary,
-            max_tokens=settings.max_bid_tokens,
-        )
+        self.bid_prompt = self._render("bid")
         bids: dict[str, Bid] = {}
-        yield from self._collect_bids(self.agents, lambda _: bid_prompt, "original", bids)
+        yield from self._collect_bids(self.agents, lambda _: self.bid_prompt, "original", bids)
         if not bids:
             yield self._failed("every agent failed to bid")
             return
         scored: dict[str, ScoredBid] = {}
-        yield from self._score_all(bids, scored)
+        if len(bids) == 1 and not settings.jury_single_bid:
+            # No jury can change a lone bid's win: it is scored on cost and entropy alone.
+            only = self._scored(next(iter(bids.values())), {}, {})
+            scored[only.agent] = only
+            yield BidScored(only)
+        else:
+            yield from self._score_all(bids, scored)
         eligible = yield from self._eligible(scored)
         provisional = self._best(eligible)
         if provisional is None:
@@ -290,6 +300,8 @@ class _Auction:
         yield ProvisionalWinner(provisional)
         refined_scores = yield from self._refinement(provisional, bids)
         final, reason = provisional, "the provisional winner kept the best score"
+        if len(bids) == 1:
+            reason = "the only bid left (no jury: its scores could not change the winner)"
         best_refined = self._best(refined_scores)
         if best_refined is not None and best_refined.score < provisional.score:
             final = best_refined
@@ -309,6 +321,7 @@ class _Auction:
             tuple(scored.values()) + tuple(refined_scores),
             dict(self.ledger.tokens),
             dict(self.ledger.cost),
+            self.ledger.usage,
         )
 
     def _refinement(
@@ -345,14 +358,7 @@ class _Auction:
                 )
                 for p in pairs_by_agent[agent.name]
             ]
-            return self.prompts.render(
-                "refine",
-                job=self.job.text,
-                kind=self.job.kind,
-                plan=bids[agent.name].text,
-                pairs=pairs,
-                max_tokens=self.settings.max_bid_tokens,
-            )
+            return self._render("refine", plan=bids[agent.name].text, pairs=pairs)
 
         yield from self._collect_bids(refiners, prompt_for, "refined", refined)
         scored: dict[str, ScoredBid] = {}
@@ -360,7 +366,9 @@ class _Auction:
         return (yield from self._eligible(scored))
 
     def _failed(self, reason: str) -> AuctionFailed:
-        return AuctionFailed(reason, dict(self.ledger.tokens), dict(self.ledger.cost))
+        return AuctionFailed(
+            reason, dict(self.ledger.tokens), dict(self.ledger.cost), self.ledger.usage
+        )
 
 
 def run_auction(

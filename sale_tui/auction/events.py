@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sale_tui.auction.scoring import Weights
+from sale_tui.protocols import Usage
 
 Round = Literal["original", "refined"]
 Phase = Literal["bid", "jury", "refine"]
@@ -123,6 +124,15 @@ class MemoryRetrieved:
 
 
 @dataclass(frozen=True)
+class AgentWorking:
+    """A model call is starting (progress only; local models take seconds per call)."""
+
+    agent: str
+    doing: str
+    """e.g. ``writing its bid``, ``scoring 2 plans``."""
+
+
+@dataclass(frozen=True)
 class RefinementSkipped:
     agent: str
     reason: str
@@ -141,6 +151,8 @@ class WinnerChosen:
     bids: tuple[ScoredBid, ...]
     tokens_by_phase: Mapping[str, int] = field(default_factory=dict)
     cost_by_phase: Mapping[str, float] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    """The auction's tokens in all: prompt (of which cached) and generated."""
 
     @property
     def auction_tokens(self) -> int:
@@ -156,6 +168,7 @@ class AuctionFailed:
     reason: str
     tokens_by_phase: Mapping[str, int] = field(default_factory=dict)
     cost_by_phase: Mapping[str, float] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
 
 
 AuctionEvent = (
@@ -168,6 +181,7 @@ AuctionEvent = (
     | ProvisionalWinner
     | MemoryRetrieved
     | RefinementSkipped
+    | AgentWorking
     | Refined
     | WinnerChosen
     | AuctionFailed

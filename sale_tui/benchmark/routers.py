@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.neighbors import NearestNeighbors
 
@@ -96,3 +97,9 @@ def route_trained(
         assert attempt is not None  # every agent's attempt is there (filtered above)
         routed.append(one(task, router, attempt))
     return routed
+
+
+def auc(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """The area under the ROC curve of ``scores`` for ``labels`` (0.5: chance); sklearn's
+    home is this module, so the bench's juror AUC is computed here."""
+    return float(roc_auc_score(list(labels), list(scores)))

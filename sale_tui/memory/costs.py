@@ -17,6 +17,10 @@ AUCTION_USD = (
 AUCTION_TOKENS = (
     "coalesce(a.bid_tokens, 0) + coalesce(a.jury_tokens, 0) + coalesce(a.refine_tokens, 0)"
 )
+# Of the auction's tokens (recorded since migration m004; NULL before): prompt tokens read from
+# a prompt cache, and tokens the models computed (prompt tokens not cached, plus output).
+AUCTION_CACHED = "a.cached_tokens"
+AUCTION_COMPUTED = "a.prompt_tokens - a.cached_tokens + a.generated_tokens"
 EXECUTION_USD = "(SELECT coalesce(sum(e.cost_usd), 0) FROM executions e WHERE e.auction_id = a.id)"
 EXECUTION_TOKENS = "(SELECT coalesce(sum(e.tokens), 0) FROM executions e WHERE e.auction_id = a.id)"
 
@@ -28,6 +32,8 @@ class Overhead:
     execution_usd: float
     auction_tokens: int
     execution_tokens: int
+    auction_cached_tokens: int = 0
+    """Of ``auction_tokens``, prompt tokens read from a prompt cache (auctions since m004)."""
 
     @property
     def auction_share(self) -> float:
@@ -84,9 +90,10 @@ class CostQueries:
         row = self.db.execute(
             f"SELECT count(*), coalesce(sum({AUCTION_USD}), 0), "
             f"coalesce(sum({EXECUTION_USD}), 0), coalesce(sum({AUCTION_TOKENS}), 0), "
-            f"coalesce(sum({EXECUTION_TOKENS}), 0) FROM auctions a"
+            f"coalesce(sum({EXECUTION_TOKENS}), 0), coalesce(sum({AUCTION_CACHED}), 0) "
+            "FROM auctions a"
         ).fetchone()
-        return Overhead(row[0], row[1], row[2], int(row[3]), int(row[4]))
+        return Overhead(row[0], row[1], row[2], int(row[3]), int(row[4]), int(row[5]))
 
     def small_agent_wins(self, window: int = 10) -> list[tuple[int, float]]:
         """How often an agent cheaper than the dearest bidder won, as the memory grew.

@@ -175,7 +175,16 @@ def m003_job_commit(db: sqlite_utils.Database) -> None:
         db.table("jobs").add_column("commit_sha", str)
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_applications, m003_job_commit]
+def m004_token_split(db: sqlite_utils.Database) -> None:
+    """What an auction's tokens were: prompt tokens computed, prompt tokens read from a prompt
+    cache, generated tokens. Auctions recorded before have none (read as unknown)."""
+    columns = db.table("auctions").columns_dict
+    for name in ("prompt_tokens", "cached_tokens", "generated_tokens"):
+        if name not in columns:
+            db.table("auctions").add_column(name, int)
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_applications, m003_job_commit, m004_token_split]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

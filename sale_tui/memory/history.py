@@ -8,10 +8,14 @@ from typing import Any
 import sqlite_utils
 
 from sale_tui.auction.events import Bid, ScoredBid
-from sale_tui.memory.costs import AUCTION_TOKENS, AUCTION_USD
+from sale_tui.memory.costs import AUCTION_COMPUTED, AUCTION_TOKENS, AUCTION_USD
 
-# What the auction itself cost (bids + jury + refinements), on every auction row.
-TOTALS = f"{AUCTION_USD} AS auction_usd, {AUCTION_TOKENS} AS auction_tokens"
+# What the auction itself cost (bids + jury + refinements), on every auction row; the tokens
+# computed are NULL for auctions recorded before the split was kept.
+TOTALS = (
+    f"{AUCTION_USD} AS auction_usd, {AUCTION_TOKENS} AS auction_tokens, "
+    f"{AUCTION_COMPUTED} AS auction_computed_tokens"
+)
 
 
 class HistoryQueries:

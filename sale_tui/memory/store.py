@@ -32,6 +32,7 @@ from sale_tui.memory.db import now, open_database
 from sale_tui.memory.executions import ExecutionRecords
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
+from sale_tui.protocols import Usage
 
 # Outcomes that make a past winning plan a bad example rather than a good one.
 NEGATIVE = {"failure", "error", "rejected", "undone"}
@@ -137,6 +138,7 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
         reason: str,
         tokens: dict[str, int],
         costs: dict[str, float],
+        usage: Usage,
         **extra: Any,
     ) -> None:
         self.db.table("auctions").update(
@@ -145,6 +147,9 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
                 "status": status,
                 "reason": reason,
                 "finished_at": now(),
+                "prompt_tokens": usage.prompt_tokens,
+                "cached_tokens": usage.cached_tokens,
+                "generated_tokens": usage.completion_tokens,
                 **{f"{phase}_tokens": tokens.get(phase, 0) for phase in ("bid", "jury", "refine")},
                 **{
                     f"{phase}_cost_usd": costs.get(phase, 0.0)
@@ -215,6 +220,7 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
                     event.reason,
                     dict(event.tokens_by_phase),
                     dict(event.cost_by_phase),
+                    event.usage,
                     winner=event.winner.agent,
                     provisional=event.provisional.agent,
                 )
@@ -225,6 +231,7 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
                     event.reason,
                     dict(event.tokens_by_phase),
                     dict(event.cost_by_phase),
+                    event.usage,
                 )
             case _:
                 pass  # progress-only events (started, memory retrieved, skipped)

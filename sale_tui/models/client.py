@@ -91,6 +91,7 @@ class KnownModel:
     price_out: float | None
     context: int | None
     tool_calls: bool = False
+    price_cached: float | None = None
 
 
 def price_map_lookup(model: str) -> KnownModel:
@@ -111,6 +112,7 @@ def price_map_lookup(model: str) -> KnownModel:
         per_million("output_cost_per_token"),
         context,
         bool(info.get("supports_function_calling")),
+        per_million("cache_read_input_token_cost"),
     )
 
 
@@ -183,9 +185,8 @@ class LiteLLMModel:
         self._ready = True
 
     def cost_usd(self, usage: Usage) -> float:
-        price_in = self.agent.price_in or 0.0
-        price_out = self.agent.price_out or 0.0
-        return (usage.prompt_tokens * price_in + usage.completion_tokens * price_out) / 1e6
+        agent = self.agent
+        return usage.priced(agent.price_in, agent.price_out, agent.price_cached)
 
     def _request(
         self,

@@ -119,17 +119,34 @@ class _StepRecorder:
 
 
 class _StepCounter:
-    """A no-op logits processor that counts prompt and generated tokens for stream usage."""
+    """A no-op logits processor that counts prompt and generated tokens, and how many prompt
+    tokens llama.cpp read from its KV cache instead of computing them.
 
-    def __init__(self) -> None:
+    llama-cpp-python's ``generate`` keeps the longest common prefix of the previous call's
+    tokens (``before``) and the new prompt in the KV cache and evaluates only the rest; a prompt
+    that is all prefix replays its last token to get fresh logits. At the first logits call the
+    input ids are exactly the prompt, so the same rule gives the reused count.
+    """
+
+    def __init__(self, before: np.ndarray) -> None:
+        self.before = before
         self.prompt_len = 0
+        self.cached = 0
         self.calls = 0
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if self.calls == 0:
             self.prompt_len = len(input_ids)
+            self.cached = _reused_prefix(self.before, input_ids)
         self.calls += 1
         return scores
+
+
+def _reused_prefix(before: np.ndarray, prompt: np.ndarray) -> int:
+    n = min(len(before), len(prompt))
+    differs = np.flatnonzero(before[:n] != prompt[:n])
+    common = int(differs[0]) if len(differs) else n
+    return min(common, len(prompt) - 1) if common else 0
 
 
 class _StopGuard:
@@ -156,6 +173,11 @@ class _StopGuard:
     def raise_if_hit(self) -> None:
         if self.hit or self.should_stop():
             raise Cancelled
+
+
+def _cached_details(cached: int) -> dict[str, Any]:
+    """The OpenAI usage field for prompt-cache hits, which litellm reads for every provider."""
+    return {"prompt_tokens_details": {"cached_tokens": cached}}
 
 
 def _never() -> bool:
@@ -205,6 +227,9 @@ class LoadedModel:
     def _guard(self, should_stop: ShouldStop) -> _StopGuard:
         return _StopGuard(should_stop, self.llm.token_eos())
 
+    def _counter(self) -> _StepCounter:
+        return _StepCounter(np.array(self.llm._input_ids, copy=True))
+
     def complete(self, request: dict[str, Any], should_stop: ShouldStop = _never) -> dict:
         """One chat completion: an OpenAI-shaped dict with exact usage, and with
         ``logprobs.content`` (entropy per token) when ``request["logprobs"]``."""
@@ -214,8 +239,10 @@ class LoadedModel:
         want_logprobs = bool(request.pop("logprobs", False))
         top_k = int(request.pop("top_logprobs", None) or 5)
         recorder = _StepRecorder(top_k) if want_logprobs else None
-        guard = self._guard(should_stop)
-        request["logits_processor"] = LogitsProcessorList([p for p in (recorder, guard) if p])
+        counter, guard = self._counter(), self._guard(should_stop)
+        request["logits_processor"] = LogitsProcessorList(
+            [p for p in (counter, recorder, guard) if p]
+        )
         if "tools" in request:
             # Only the function-calling handler knows tools (it still HTML-escapes the
             # messages, a llama-cpp-python bug; the agents use the text action format).
@@ -229,6 +256,7 @@ class LoadedModel:
         if recorder is not None:
             content = self._logprob_content(recorder, output)
             output["choices"][0]["logprobs"] = {"content": content}
+        output["usage"] = dict(output["usage"], **_cached_details(counter.cached))
         output["vocab_size"] = self.info.n_vocab
         return output
 
@@ -241,7 +269,7 @@ class LoadedModel:
         request = dict(request)
         for key in ("tools", "tool_choice", "logprobs", "top_logprobs"):
             request.pop(key, None)  # llama.cpp cannot stream automatic tool choice
-        counter, guard = _StepCounter(), self._guard(should_stop)
+        counter, guard = self._counter(), self._guard(should_stop)
         finish = "stop"
         for chunk in self.llm.create_chat_completion(
             **request, stream=True, logits_processor=LogitsProcessorList([counter, guard])
@@ -260,6 +288,7 @@ class LoadedModel:
                 "prompt_tokens": counter.prompt_len,
                 "completion_tokens": generated,
                 "total_tokens": counter.prompt_len + generated,
+                **_cached_details(counter.cached),
             },
         }
 

@@ -12,7 +12,13 @@ def usage_of(response: Any) -> Usage:
     usage = getattr(response, "usage", None)
     if usage is None:
         return Usage()
-    return Usage(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+    details = getattr(usage, "prompt_tokens_details", None)
+    if isinstance(details, dict):
+        cached = details.get("cached_tokens")
+    else:
+        cached = getattr(details, "cached_tokens", None)
+    prompt = int(usage.prompt_tokens or 0)
+    return Usage(prompt, int(usage.completion_tokens or 0), min(int(cached or 0), prompt))
 
 
 def logprobs_of(choice: Any) -> tuple[tuple[TokenLogprob, ...] | None, str | None]:

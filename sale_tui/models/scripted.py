@@ -2,7 +2,9 @@
 
 It implements the same ``Model`` protocol as ``LiteLLMModel``; a ``respond`` function sees
 the request and returns the text and, optionally, the log-probabilities the model "emits".
-Usage is counted from whitespace tokens so cost arithmetic stays real.
+Usage is counted from whitespace tokens so cost arithmetic stays real, and like llama.cpp it
+keeps the previous call's tokens: the words a prompt shares from its start with the previous
+prompt and reply count as cached, so tests can see what a prompt layout lets a cache reuse.
 """
 
 from __future__ import annotations
@@ -61,9 +63,11 @@ class ScriptedModel:
     respond: Callable[[Request], Scripted | str | Exception]
     price_in: float = 0.0
     price_out: float = 0.0
+    price_cached: float | None = None
     supports_logprobs: bool = True
     requests: list[Request] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _last_words: list[str] = field(default_factory=list, repr=False)
 
     @property
     def agent_name(self) -> str:
@@ -105,9 +109,14 @@ class ScriptedModel:
         words = text.split()
         if on_text and text:
             on_text(text)
+        prompt_words = [w for m in messages for w in str(m.get("content", "")).split()]
+        with self._lock:
+            cached = _common_prefix(self._last_words, prompt_words)
+            self._last_words = prompt_words + words
         usage = Usage(
-            sum(len(str(m.get("content", "")).split()) for m in messages),
+            len(prompt_words),
             len(words) or len(scripted.tool_calls),
+            min(cached, max(len(prompt_words) - 1, 0)),
         )
         token_logprobs = scripted.logprobs if request.logprobs else None
         kind = None
@@ -118,13 +127,19 @@ class ScriptedModel:
             model=f"scripted/{self.name}",
             text=text,
             usage=usage,
-            cost_usd=(
-                usage.prompt_tokens * self.price_in + usage.completion_tokens * self.price_out
-            )
-            / 1e6,
+            cost_usd=usage.priced(self.price_in, self.price_out, self.price_cached),
             finish_reason="tool_calls" if scripted.tool_calls else "stop",
             tool_calls=scripted.tool_calls,
             logprobs=token_logprobs,
             logprob_kind=kind,  # type: ignore[arg-type]
             vocab_size=scripted.vocab_size,
         )
+
+
+def _common_prefix(before: list[str], now: list[str]) -> int:
+    count = 0
+    for old, new in zip(before, now, strict=False):
+        if old != new:
+            break
+        count += 1
+    return count

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Markdown, RichLog, Static
 
 from sale_tui.auction.events import (
+    AgentWorking,
     AuctionStarted,
     Bid,
     BidDropped,
@@ -111,12 +112,17 @@ class AuctionPane(Vertical):
 
     def show(self, event: Any) -> None:
         """Draw one auction event; other events are ignored."""
-        line = event_line(event) if not isinstance(event, JuryScored) else None
+        # who is working goes to the status line, not the log (one line per model call)
+        line = event_line(event) if not isinstance(event, JuryScored | AgentWorking) else None
         if line:
             self.query_one("#auction-log", RichLog).write(Text.from_markup(line))
         match event:
             case AuctionStarted():
                 self.reset(event)
+            case AgentWorking():
+                self.query_one("#auction-status", Static).update(
+                    f"[bold]{safe(event.agent)}[/] is {safe(event.doing)}…"
+                )
             case BidReceived(bid=bid) | Refined(bid=bid):
                 self._add_bid(bid)
             case JuryScored():

@@ -67,7 +67,8 @@ class CostsPane(Vertical):
         token_share = overhead.auction_tokens / tokens if tokens else 0.0
         self.query_one("#costs-summary", Static).update(
             f"[bold]{overhead.auctions} auctions · ${total:.6f}[/] = auction "
-            f"${overhead.auction_usd:.6f} ({overhead.auction_tokens:,} tokens) + work "
+            f"${overhead.auction_usd:.6f} ({overhead.auction_tokens:,} tokens, "
+            f"{overhead.auction_cached_tokens:,} read from cache) + work "
             f"${overhead.execution_usd:.6f} ({overhead.execution_tokens:,} tokens)\n"
             f"auction overhead: [bold]{overhead.auction_share:.0%}[/] of $, "
             f"{token_share:.0%} of tokens · $ nominal for local models"
