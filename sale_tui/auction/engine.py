@@ -169,7 +169,7 @@ class _Auction:
 
     # -- jury ---------------------------------------------------------------------------
     def _scored(
-        self, bid: Bid, jury: Mapping[str, float | None], notes: Mapping[str, str]
+        self, bid: Bid, scores: Mapping[str, float | None], notes: Mapping[str, str]
     ) -> ScoredBid:
         weights = self.settings.weights
         cost = scoring.cost_term(
@@ -179,8 +179,8 @@ class _Auction:
             max_bid_tokens=self.settings.max_bid_tokens,
             weights=weights,
         )
-        value = scoring.value_term(bid.entropy, jury, jury_size=len(self.agents), weights=weights)
-        return ScoredBid(bid=bid, jury=dict(jury), jury_notes=dict(notes), cost=cost, value=value)
+        value = scoring.value_term(bid.entropy, scores, jury_size=len(self.agents), weights=weights)
+        return ScoredBid(bid=bid, jury=dict(scores), jury_notes=dict(notes), cost=cost, value=value)
 
     def _score_all(
         self, bids: Mapping[str, Bid], out: dict[str, ScoredBid]
