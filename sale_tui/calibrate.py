@@ -15,7 +15,8 @@ small, and w = 0 (every score 0, slack = margin everywhere) was the usual answer
 then went to the cheapest agent. So:
 
 - the weights are **normalised** (``w_c + sum_j w_j = 1``, all non-negative; the entropy
-  weight is bounded), which excludes w = 0; scores only rank bids, so nothing is lost;
+  weight and ``w_m``, the weight of the bidder's success rate on similar past jobs, are
+  bounded), which excludes w = 0; scores only rank bids, so nothing is lost;
 - the loss is the **CVaR** of the slacks at level ``alpha``: the mean of the worst
   ``alpha`` share of tasks (Rockafellar-Uryasev, a linear program). ``alpha = 1`` is the mean
   hinge, ``alpha -> 1/T`` SALE's worst case; in between, one noisy task cannot decide w.
@@ -37,6 +38,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from sale_tui.auction.scoring import Weights
+from sale_tui.auction.track import PRIOR_RATE
 from sale_tui.errors import SaleError
 from sale_tui.memory import AuctionMemory
 
@@ -45,6 +47,10 @@ PULL = 1e-3
 ALPHA = 0.25
 """CVaR level: the loss is the mean slack of the worst quarter of the training tasks."""
 BOUNDS_ENTROPY = (-1.0, 1.0)
+BOUNDS_MEMORY = (0.0, 2.0)
+"""w_m is outside the normalisation (a memory that knows nothing gives every bid the same rate,
+and a weight inside the sum would then take all of it at no loss); the default weights put it
+at 2/3 of the normalised sum."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,9 @@ class Candidate:
     """Normalised cost feature c_i: price x tokens / (max price x max bid tokens)."""
     entropy: float
     jury: dict[str, float]
+    memory: float = PRIOR_RATE
+    """The bidder's success rate on similar past jobs as the value used it (the prior, the same
+    for every bid, when the memory knew nothing)."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +94,17 @@ def _features(candidate: Candidate, jurors: Sequence[str]) -> np.ndarray:
     present = list(candidate.jury.values())
     mean = sum(present) / len(present) if present else 0.0
     scores = [candidate.jury.get(j, mean) for j in jurors]
-    return np.array([candidate.cost, -candidate.entropy, *[-s for s in scores]])
+    return np.array([candidate.cost, -candidate.entropy, *[-s for s in scores], -candidate.memory])
 
 
 def _vector(weights: Weights, jurors: Sequence[str]) -> np.ndarray:
     return np.array(
-        [weights.cost, weights.entropy, *[weights.juror_weight(j, len(jurors)) for j in jurors]]
+        [
+            weights.cost,
+            weights.entropy,
+            *[weights.juror_weight(j, len(jurors)) for j in jurors],
+            weights.memory,
+        ]
     )
 
 
@@ -140,8 +154,8 @@ def load_tasks(memory: AuctionMemory) -> list[Task]:
             )
             outcomes[agent] = good
         rows = db.execute(
-            "SELECT agent, price, tokens, entropy, jury FROM bids WHERE auction_id = ? AND "
-            "round = 'original' AND score IS NOT NULL",
+            "SELECT agent, price, tokens, entropy, jury, memory_rate FROM bids "
+            "WHERE auction_id = ? AND round = 'original' AND score IS NOT NULL",
             [auction_id],
         ).fetchall()
         if not outcomes or len(rows) < 2:
@@ -159,6 +173,7 @@ def load_tasks(memory: AuctionMemory) -> list[Task]:
                 cost=r[1] * r[2] / ((max_price or 1.0) * (max_tokens or 256)),
                 entropy=r[3] or 0.0,
                 jury={j: s for j, s in json.loads(r[4] or "{}").items() if s is not None},
+                memory=PRIOR_RATE if r[5] is None else r[5],
             )
             for r in rows
         )
@@ -170,8 +185,8 @@ def load_tasks(memory: AuctionMemory) -> list[Task]:
 
 
 def _normalised(w: np.ndarray) -> np.ndarray:
-    """``w`` scaled so that cost and juror weights sum to 1 (the fit's normalisation)."""
-    total = w[0] + w[2:].sum()
+    """``w`` scaled so that the cost and juror weights sum to 1 (the fit's normalisation)."""
+    total = w[0] + w[2:-1].sum()
     return w / total if total > 0 else np.array([1.0, *w[1:] * 0])
 
 
@@ -179,7 +194,7 @@ def fit(tasks: Sequence[Task], start: Weights, alpha: float = ALPHA) -> tuple[We
     """Solve the normalised CVaR LP; returns the weights and the loss (the mean slack of the
     worst ``alpha`` share of tasks)."""
     jurors = _jurors(tasks)
-    n = 2 + len(jurors)
+    n = 3 + len(jurors)  # cost, entropy, each juror, memory
     count = len(tasks)
     w0 = _normalised(_vector(start, jurors))
     # variables: w (n) | xi (count): slacks | tau (1) | zeta (count): xi - tau above 0 |
@@ -211,7 +226,7 @@ def fit(tasks: Sequence[Task], start: Weights, alpha: float = ALPHA) -> tuple[We
             rhs.append(sign * w0[k])
     normal = np.zeros(size)
     normal[0] = 1.0
-    normal[2:n] = 1.0
+    normal[2 : n - 1] = 1.0  # not memory: where it says nothing it would soak up the sum
     objective = np.zeros(size)
     objective[tau] = 1.0
     objective[zeta : zeta + count] = 1.0 / (alpha * count)
@@ -220,6 +235,7 @@ def fit(tasks: Sequence[Task], start: Weights, alpha: float = ALPHA) -> tuple[We
         (0.0, 1.0),
         BOUNDS_ENTROPY,
         *[(0.0, 1.0)] * len(jurors),
+        BOUNDS_MEMORY,
         *[(0.0, None)] * count,
         (None, None),
         *[(0.0, None)] * count,
@@ -239,7 +255,13 @@ def fit(tasks: Sequence[Task], start: Weights, alpha: float = ALPHA) -> tuple[We
     w = result.x[:n]
     jury = {j: float(w[2 + i]) for i, j in enumerate(jurors)}
     default = float(np.mean(list(jury.values()))) if jury else None
-    weights = Weights(cost=float(w[0]), entropy=float(w[1]), jurors=jury, default_juror=default)
+    weights = Weights(
+        cost=float(w[0]),
+        entropy=float(w[1]),
+        jurors=jury,
+        default_juror=default,
+        memory=float(w[n - 1]),
+    )
     loss = float(result.x[tau] + result.x[zeta : zeta + count].sum() / (alpha * count))
     return weights, loss
 

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sale_tui.cli_common import (
+    AuctionMode,
     JsonFlag,
     announce_repo_config,
+    check_auction_mode,
     load_cli_settings,
     out,
     require_job,
@@ -80,6 +82,7 @@ def auction_command(
     ] = True,
     repo: Annotated[Path, typer.Option(help="The git repository the job is about.")] = Path(),
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
+    auction: AuctionMode = None,
 ) -> None:
     """Run the strategy auction for a job and show who would do it and why (no execution)."""
     from sale_tui.auction import Job
@@ -89,6 +92,7 @@ def auction_command(
     from sale_tui.runner import build_runner
 
     require_job(job)
+    check_auction_mode(auction)
     if kind not in KINDS:
         raise UsageError(f"unknown job kind '{kind}'", fix="use --kind coding or --kind research")
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
@@ -99,7 +103,11 @@ def auction_command(
     final, scored = stream_auction(
         runner,
         runner.run(
-            Job(job, kind, summary), budget_usd=budget, refine=refine, repo=str(repo.resolve())
+            Job(job, kind, summary),
+            budget_usd=budget,
+            refine=refine,
+            repo=str(repo.resolve()),
+            mode=auction,
         ),
         as_json,
     )
@@ -155,7 +163,10 @@ def calibrate_command(
         f"held-out {result.heldout_before:.0%} → {result.heldout_after:.0%}"
     )
     jurors = ", ".join(f"{name}={value:.3f}" for name, value in (w.jurors or {}).items())
-    out.print(f"weights: w_cost={w.cost:.3f} w_entropy={w.entropy:.3f} jurors: {jurors}")
+    out.print(
+        f"weights: w_cost={w.cost:.3f} w_entropy={w.entropy:.3f} w_memory={w.memory:.3f} "
+        f"jurors: {jurors}"
+    )
     out.print(
         "saved: later auctions use these weights" if not dry_run else "dry run: nothing saved"
     )

@@ -127,7 +127,10 @@ def bench_run(
     ] = 10,
     seed: Annotated[int, typer.Option(help="Sampling and random-routing seed.")] = 0,
     orders: Annotated[
-        int, typer.Option(min=1, help="Stream orders (seeds seed, seed+1, …) for sale+memory.")
+        int,
+        typer.Option(
+            min=1, help="Stream orders (seeds seed, seed+1, …) for sale+memory and sale+learned."
+        ),
     ] = 3,
     agents: Annotated[str | None, typer.Option(help="Comma-separated agent names.")] = None,
     strategies: Annotated[
@@ -155,6 +158,7 @@ def bench_run(
     from sale_tui.benchmark import run as bench
     from sale_tui.benchmark.plots import plot
     from sale_tui.benchmark.replay import past_jobs
+    from sale_tui.benchmark.strategies import STREAMED
     from sale_tui.benchmark.tasks import HOTPOTQA, load, split
     from sale_tui.runner import build_runner
     from sale_tui.sandboxes import DockerSandbox
@@ -170,7 +174,7 @@ def bench_run(
     wanted = [s.strip() for s in strategies.split(",")] if strategies else None
     streams = [seed + i for i in range(orders)]
     sale = [s for s in (wanted or bench.SALE_STRATEGIES) if s in bench.SALE_STRATEGIES]
-    passes = sum(1 if s == "sale" else len(streams) for s in sale)
+    passes = sum(len(streams) if s in STREAMED else 1 for s in sale)
     with DockerSandbox("bench") as sandbox, Progress(console=err, transient=True) as bar:
         total = (len(chosen) + len(training)) * len(runner.agents)
         work = bar.add_task("solving", total=total)
@@ -225,12 +229,13 @@ def bench_run(
             )
         out.print(table)
     _print_agent_runs(report.get("agent_runs", []))
-    by_order: dict[str, list[bool]] = {}
-    for item in report["routed"].get("sale+memory", []):
-        by_order.setdefault(str(item["order"]), []).append(item["passed"])
-    if len(by_order) > 1:
-        each = ", ".join(f"order {k}: {sum(v) / len(v):.2f}" for k, v in by_order.items())
-        out.print(f"sale+memory is the mean of {len(by_order)} stream orders ({each})")
+    for streamed in STREAMED:
+        by_order: dict[str, list[bool]] = {}
+        for item in report["routed"].get(streamed, []):
+            by_order.setdefault(str(item["order"]), []).append(item["passed"])
+        if len(by_order) > 1:
+            each = ", ".join(f"order {k}: {sum(v) / len(v):.2f}" for k, v in by_order.items())
+            out.print(f"{streamed} is the mean of {len(by_order)} stream orders ({each})")
     err.print(
         f"L = the largest agent ({report['largest']}); ×L $ = cost relative to always-largest; "
         "L use = share of tasks it ran; ovh = tokens spent choosing.\n"

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.segment import Segment
 
+from sale_tui.errors import UsageError
 from sale_tui.untrusted_text import inert
 
 if TYPE_CHECKING:
@@ -37,6 +38,22 @@ out = InertConsole()
 err = InertConsole(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AuctionMode = Annotated[
+    str | None,
+    typer.Option(
+        "--auction",
+        help="auto: skip the auction when the memory is sure who should do the job; "
+        "always; never (default: auction.mode, auto).",
+    ),
+]
+
+
+def check_auction_mode(mode: str | None) -> str | None:
+    from sale_tui.auction.routing import MODES
+
+    if mode is not None and mode not in MODES:
+        raise UsageError(f"unknown --auction '{mode}'", fix="use --auction auto, always or never")
+    return mode
 
 
 _announced: set[Path] = set()

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sale_tui.cli_common import announce_repo_config, ask, err, out, require_job
+from sale_tui.cli_common import (
+    AuctionMode,
+    announce_repo_config,
+    ask,
+    check_auction_mode,
+    err,
+    out,
+    require_job,
+)
 from sale_tui.cli_sandbox import AllowProtected, consent_to_protected, print_patch
 from sale_tui.errors import UsageError
 from sale_tui.render import changed_tests_warning, job_event_line, safe
@@ -70,6 +78,7 @@ def do_command(
     ] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
     allow_protected: AllowProtected = None,
+    auction: AuctionMode = None,
 ) -> None:
     """Run a job: the auction picks an agent, which works in a sandbox; review and apply."""
     from sale_tui.agents import AgentStopped, StepRan
@@ -82,6 +91,7 @@ def do_command(
     from sale_tui.sandboxes import status
 
     require_job(job)
+    check_auction_mode(auction)
     if apply not in APPLY_MODES:
         raise UsageError(f"unknown --apply '{apply}'", fix="use ask, branch, worktree or no")
     kind = kind or infer_kind(job)
@@ -104,6 +114,7 @@ def do_command(
         budget_usd=budget,
         max_steps=max_steps,
         escalate=escalate,
+        auction_mode=auction,
     )
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
     announce_repo_config(root)

@@ -95,6 +95,8 @@ def show_command(
         ),
         None,
     )
+    if row.get("routed_reason"):
+        out.print(f"memory: {row['routed_reason']}", markup=False)
     if bids:
         out.print(bids_table(bids, winner, jurors))
     out.print(f"winner: {row['winner'] or '—'} — {row['reason'] or ''}", markup=False)

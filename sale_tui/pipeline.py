@@ -60,6 +60,8 @@ class JobRequest:
     """When the work fails, hand the job to up to this many further bids, in score order."""
     read_only: tuple[str, ...] = ()
     """The job's tests: read-only to the agent, and a patch that changes them never succeeds."""
+    auction_mode: str | None = None
+    """``auto``, ``always`` or ``never`` (``do --auction``); None: ``auction.mode``."""
 
     @classmethod
     def for_repo(
@@ -72,6 +74,7 @@ class JobRequest:
         budget_usd: float | None = None,
         max_steps: int = 20,
         escalate: int = 0,
+        auction_mode: str | None = None,
     ) -> JobRequest:
         """The job as both front ends build it: the repo's snapshot, its summary and, for
         coding, its test command and the test files that are read-only."""
@@ -88,6 +91,7 @@ class JobRequest:
             max_steps,
             escalate,
             protected_tests(code.paths(), text) if coding else (),
+            auction_mode,
         )
 
 
@@ -151,7 +155,12 @@ class JobPipeline:
             prune(this_host_only=True)
         job = Job(request.text, request.kind, request.repo_summary)
         auction = self.runner.run(
-            job, budget_usd=request.budget_usd, repo=str(request.root), commit=request.snapshot.head
+            job,
+            budget_usd=request.budget_usd,
+            repo=str(request.root),
+            commit=request.snapshot.head,
+            escalate=request.escalate > 0,
+            mode=request.auction_mode,
         )
         with closing(auction):  # closing this generator closes the auction too
             for event in auction:

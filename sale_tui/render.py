@@ -21,6 +21,7 @@ from sale_tui.auction.events import (
     BidScored,
     BudgetExcluded,
     JuryScored,
+    MemoryConsulted,
     MemoryRetrieved,
     ProvisionalWinner,
     Refined,
@@ -106,6 +107,12 @@ def event_line(event: AuctionEvent) -> str | None:
             return f"  [yellow]over budget[/] {safe(event.agent)}: {safe(event.reason)}"
         case ProvisionalWinner(scored=scored):
             return f"[bold]provisional winner[/] {safe(scored.agent)} (score {_num(scored.score)})"
+        case MemoryConsulted():
+            records = " · ".join(f"{safe(r.agent)} {safe(r.describe())}" for r in event.records)
+            style = "bold magenta" if event.outcome == "routed" else "dim"
+            return (
+                f"  [{style}]memory[/] {records or 'knows no agent yet'} → {safe(event.decision)}"
+            )
         case MemoryRetrieved():
             return f"  memory: {len(event.pairs)} past plan pair(s) for {safe(event.agent)}"
         case RefinementSkipped():
@@ -121,7 +128,8 @@ def event_line(event: AuctionEvent) -> str | None:
 
 
 def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequence[str]) -> Table:
-    """Agent (★ winner, ↻ refined), price, bid tokens, entropy, per-juror scores, C, V, score.
+    """Agent (★ winner, ↻ refined), price, bid tokens, entropy, passed/tried on similar past
+    jobs, per-juror scores, C, V, score.
 
     Jurors are numbered columns (γ1, γ2, …) named in the caption, so the table fits 80 columns.
     """
@@ -132,6 +140,7 @@ def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequ
         "$/M",
         "tok",
         "H",
+        "past",
         *[f"γ{i}" for i in range(1, len(jurors) + 1)],
         "C",
         "V",
@@ -147,6 +156,7 @@ def bids_table(bids: Sequence[ScoredBid], winner: ScoredBid | None, jurors: Sequ
             f"{bid.price:.3g}",
             str(bid.tokens),
             _num(bid.entropy, 2),
+            f"{scored.track.passed}/{scored.track.tried}" if scored.track else "–",
             *[_num(scored.jury.get(j), 1) for j in jurors],
             _num(scored.cost, 2),
             _num(scored.value, 2),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sale_tui.auction import AuctionAgent, AuctionSettings, Job, Weights, run_auction
 from sale_tui.auction.events import AuctionEvent, WinnerChosen
+from sale_tui.auction.routing import RoutingSettings
 from sale_tui.config import Settings
 from sale_tui.errors import UsageError
 from sale_tui.memory import AuctionMemory
@@ -32,6 +33,7 @@ def weights_from(settings: Settings, memory: AuctionMemory | None = None) -> Wei
         entropy=config.w_entropy,
         jurors=dict(config.jury_weights) or None,
         default_juror=config.default_juror_weight,
+        memory=config.w_memory,
     )
 
 
@@ -66,7 +68,11 @@ class AuctionRunner:
         refine: bool | None = None,
         repo: str = "",
         commit: str = "",
+        escalate: bool = True,
+        mode: str | None = None,
     ) -> Generator[AuctionEvent, None, None]:
+        """``escalate``: whether failed work goes on to a pricier agent (routing from memory
+        may then try a cheap one first); ``mode``: ``auction.mode`` unless given."""
         config = self.settings.auction
         weights = weights_from(self.settings, self.memory)
         session_left = (
@@ -82,7 +88,17 @@ class AuctionRunner:
             job_budget_usd=budget_usd if budget_usd is not None else config.job_budget_usd,
             session_budget_left_usd=session_left,
             execution_tokens_per_bid_token=config.execution_tokens_per_bid_token,
+            routing=RoutingSettings(
+                mode or config.mode, config.explore, config.route_min_jobs, escalate
+            ),
         )
+        names = [a.name for a in self.agents]
+        # read before this job is stored, so it is not its own neighbour
+        records = self.memory.track_records(
+            job.text, job.kind, names, k=config.track_k, floor=config.track_floor
+        )
+        if not any(r.tried for r in records.values()):
+            records = {}  # nothing known: no memory term, and the auction says nothing of it
         job_id = self.memory.new_job(job.text, job.kind, repo, commit)
         auction_id = self.memory.start_auction(
             job_id, [a.name for a in self.agents], weights, config.max_bid_tokens
@@ -90,7 +106,10 @@ class AuctionRunner:
         self.auction_ids.append(auction_id)
         finished = False
         try:
-            for event in run_auction(job, self.agents, self.prompts, self.memory, auction_settings):
+            events = run_auction(
+                job, self.agents, self.prompts, self.memory, auction_settings, records
+            )
+            for event in events:
                 self.memory.record(auction_id, event)
                 if isinstance(event, WinnerChosen):
                     self.spent_usd += event.auction_cost_usd

@@ -17,6 +17,7 @@ from sale_tui.auction.events import (
     ScoredBid,
     WinnerChosen,
 )
+from sale_tui.auction.track import TrackRecord
 from sale_tui.calibrate import calibrate, fit, load_tasks, routing_accuracy
 from sale_tui.errors import SaleError
 from sale_tui.memory import AuctionMemory
@@ -179,3 +180,37 @@ def test_cli_saves_weights_that_later_auctions_use(isolated_home: Path) -> None:
     assert saved.returncode == 0, saved.stderr
     fitted = memory.latest_fitted_weights()
     assert fitted is not None and fitted.jurors
+
+
+def test_when_only_the_memory_knows_the_fit_weighs_the_memory(tmp_path: Path) -> None:
+    """The jury is noise; the small agent's record on similar past jobs (stored with its bid)
+    says how likely it is to pass: the fit must learn to weigh the record."""
+    memory = AuctionMemory(tmp_path / "m.db")
+    rng = random.Random(7)
+    for _ in range(120):
+        rate = rng.random()
+        job = memory.new_job(f"job {next(JOB_NUMBERS)}", "coding")
+        auction = memory.start_auction(job, ["small", "large"], START, 256)
+        bids = []
+        for agent, price, track in (
+            ("small", 0.1, TrackRecord("small", round(8 * rate), 8, rate)),
+            ("large", 2.0, TrackRecord("large", 7, 8, 0.85)),
+        ):
+            bid = Bid(agent, "original", f"{agent} plan", 100, price, 0.3, "exact", 0.0)
+            jury = {"small": rng.uniform(2, 4), "large": rng.uniform(2, 4)}
+            bids.append(ScoredBid(bid, jury, dict.fromkeys(jury, "logprobs"), 0.0, 0.0, track))
+        for item in bids:
+            memory.record(auction, BidReceived(item.bid))
+            memory.record(auction, BidScored(item))
+        memory.record(auction, WinnerChosen(bids[0], bids[0], "test", tuple(bids)))
+        memory.record_execution(auction, "small", "success" if rng.random() < rate else "failure")
+        memory.record_execution(auction, "large", "success")
+    tasks = load_tasks(memory)
+    train, test = tasks[:80], tasks[80:]
+    no_memory = Weights(cost=START.cost, entropy=0.0, default_juror=0.01, memory=0.0)
+    weights, _ = fit(train, no_memory)
+    assert weights.memory > 0.1
+    fitted = routing_accuracy(test, weights)
+    assert fitted > routing_accuracy(test, ALWAYS_CHEAPEST)
+    assert fitted > routing_accuracy(test, ALWAYS_LARGEST)
+    assert fitted > routing_accuracy(test, no_memory)

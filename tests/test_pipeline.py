@@ -195,8 +195,17 @@ def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
         [pipeline.auction_id],
     ).fetchall()
     assert rows == [("cheap", "failure"), ("careful", "success")]  # calibrate learns from both
-    # without escalation the job ends with the winner's failure
-    second = JobPipeline(runner, JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS))
+    # the memory now knows that on this job cheap failed and careful passed: its track
+    # records move the next auction up to careful (issue 15: memory moves work up as well)
+    third = JobPipeline(runner, JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS))
+    list(third.run())
+    assert third.winner_event is not None and third.winner_event.winner.agent == "careful"
+    tracks = {b.agent: b.track for b in third.winner_event.bids if b.track}
+    assert (tracks["cheap"].passed, tracks["cheap"].tried) == (0, 1)
+    assert (tracks["careful"].passed, tracks["careful"].tried) == (1, 1)
+    # without escalation (and a fresh memory) the job ends with the winner's failure
+    fresh = AuctionRunner(Settings(), agents, AuctionMemory(tmp_path / "m2.db"), PromptLibrary())
+    second = JobPipeline(fresh, JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS))
     list(second.run())
     assert second.attempts == ["cheap"] and not second.success
 

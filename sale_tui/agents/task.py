@@ -12,6 +12,10 @@ class Prompts(Protocol):
     def render(self, role: str, /, **variables: Any) -> str: ...
 
 
+NO_PLAN = "No plan was made in advance: read the code, make the change, run the tests."
+RESEARCH_PLAN = "No plan was made in advance: search the files, read the best hits, answer."
+"""The plan of work chosen without bids (routed from memory, a benchmark attempt)."""
+
 EditFormat = Literal["whole", "diff"]
 """How the prompt teaches changing a file: ``whole`` (write the whole file: what small models
 get right) or ``diff`` (search/replace blocks, whole files for new or small ones)."""
@@ -48,10 +52,11 @@ def task_for_agent(
     read_only: tuple[str, ...] = (),
 ) -> AgentTask:
     """The task as this agent does it best. ``roster_entry``: the ``roster.Agent`` behind the
-    model (``LiteLLMModel.agent``), or None for a model outside the roster (tests)."""
+    model (``LiteLLMModel.agent``), or None for a model outside the roster (tests). An empty
+    ``plan`` (the job was routed from memory, without bids) says so."""
     return AgentTask(
         job,
-        plan,
+        plan.strip() or (NO_PLAN if kind == "coding" else RESEARCH_PLAN),
         kind,
         test_command,
         repo_summary,

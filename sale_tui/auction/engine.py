@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sale_tui.auction import jury, scoring
+from sale_tui.auction import budget, jury, routing, scoring, track
 from sale_tui.auction.calls import Ledger, Starting, concurrently, failure_reason
 from sale_tui.auction.events import (
     AgentWorking,
@@ -27,7 +27,6 @@ from sale_tui.auction.events import (
     BidDropped,
     BidReceived,
     BidScored,
-    BudgetExcluded,
     JuryScored,
     MemoryRetrieved,
     PlanPair,
@@ -88,6 +87,8 @@ class AuctionSettings:
     jury_single_bid: bool = False
     """Ask the jury about a bid that is the only one left. Its scores cannot change who wins,
     so by default it is not asked (kept to measure the design before issue 16)."""
+    routing: routing.RoutingSettings = field(default_factory=routing.RoutingSettings)
+    """When the memory decides without an auction (``auction.routing``)."""
 
 
 class _Auction:
@@ -98,9 +99,11 @@ class _Auction:
         prompts: Prompts,
         memory: PlanMemory | None,
         settings: AuctionSettings,
+        records: Mapping[str, track.TrackRecord] | None = None,
     ) -> None:
         self.job, self.agents, self.prompts = job, list(agents), prompts
         self.memory, self.settings = memory, settings
+        self.records = dict(records or {})
         self.ledger = Ledger()
         self.bid_prompt = ""
         self.max_price = max((a.price for a in agents), default=1.0)
@@ -179,8 +182,15 @@ class _Auction:
             max_bid_tokens=self.settings.max_bid_tokens,
             weights=weights,
         )
-        value = scoring.value_term(bid.entropy, scores, jury_size=len(self.agents), weights=weights)
-        return ScoredBid(bid=bid, jury=dict(scores), jury_notes=dict(notes), cost=cost, value=value)
+        record = self.records.get(bid.agent)
+        value = scoring.value_term(
+            bid.entropy,
+            scores,
+            jury_size=len(self.agents),
+            weights=weights,
+            success_rate=record.rate if record else None,
+        )
+        return ScoredBid(bid, dict(scores), dict(notes), cost, value, record)
 
     def _score_all(
         self, bids: Mapping[str, Bid], out: dict[str, ScoredBid]
@@ -230,33 +240,16 @@ class _Auction:
             yield BidScored(item)
 
     # -- budget -------------------------------------------------------------------------
-    def _over_budget(self, scored: ScoredBid) -> BudgetExcluded | None:
-        settings = self.settings
-        execution = (
-            scored.bid.price * scored.bid.tokens * settings.execution_tokens_per_bid_token / 1e6
-        )
-        estimate = sum(self.ledger.cost.values()) + execution
-        for limit, what in (
-            (settings.job_budget_usd, "job budget"),
-            (settings.session_budget_left_usd, "session budget left"),
-        ):
-            if limit is not None and estimate > limit:
-                return BudgetExcluded(
-                    scored.agent,
-                    scored.bid.round,
-                    estimate,
-                    limit,
-                    f"estimated ${estimate:.6f} exceeds the {what} ${limit:.6f}",
-                )
-        return None
-
     def _eligible(
         self, scored: Mapping[str, ScoredBid]
     ) -> Generator[AuctionEvent, None, list[ScoredBid]]:
         """Yield a BudgetExcluded event per bid that cannot fit; return the bids that can."""
         eligible = []
         for item in scored.values():
-            excluded = self._over_budget(item)
+            excluded = budget.over_budget(
+                item, sum(self.ledger.cost.values()), self.settings.job_budget_usd,
+                self.settings.session_budget_left_usd, self.settings.execution_tokens_per_bid_token,
+            )  # fmt: skip
             if excluded:
                 yield excluded
             else:
@@ -278,6 +271,13 @@ class _Auction:
             settings.weights,
             settings.max_bid_tokens,
         )
+        if self.records or settings.routing.mode == "never":
+            chosen = yield from routing.consult(
+                self.job.text, self.agents, self.records, settings.routing
+            )
+            if chosen is not None:
+                yield routing.verdict(chosen, self.agents, self.records, settings.weights)
+                return
         self.bid_prompt = self._render("bid")
         bids: dict[str, Bid] = {}
         yield from self._collect_bids(self.agents, lambda _: self.bid_prompt, "original", bids)
@@ -377,9 +377,12 @@ def run_auction(
     prompts: Prompts,
     memory: PlanMemory | None = None,
     settings: AuctionSettings | None = None,
+    records: Mapping[str, track.TrackRecord] | None = None,
 ) -> Iterator[AuctionEvent]:
-    """Run one auction, yielding every event; the last one is WinnerChosen or AuctionFailed."""
+    """Run one auction, yielding every event; the last one is WinnerChosen or AuctionFailed.
+    ``records``: each agent's track record on similar past jobs (``memory.track_records``)."""
     if not agents:
         yield AuctionFailed("the roster is empty")
         return
-    yield from _Auction(job, agents, prompts, memory, settings or AuctionSettings()).run()
+    auction = _Auction(job, agents, prompts, memory, settings or AuctionSettings(), records)
+    yield from auction.run()

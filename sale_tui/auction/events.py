@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sale_tui.auction.scoring import Weights
+from sale_tui.auction.track import TrackRecord
 from sale_tui.protocols import Usage
 
 Round = Literal["original", "refined"]
@@ -43,6 +44,8 @@ class ScoredBid:
     """Juror name -> ``logprobs``, ``text`` or why the score is missing."""
     cost: float
     value: float
+    track: TrackRecord | None = None
+    """The bidder's record on similar past jobs; its rate is a term of ``value``."""
 
     @property
     def score(self) -> float:
@@ -124,6 +127,17 @@ class MemoryRetrieved:
 
 
 @dataclass(frozen=True)
+class MemoryConsulted:
+    """What the memory knows about each agent on jobs like this one, and what it decided:
+    ``routed`` (no bids, no jury: ``decision`` names the agent and why), ``auction`` (not
+    sure, or asked for an auction) or ``exploring`` (sure, but this job explores)."""
+
+    records: tuple[TrackRecord, ...]
+    outcome: Literal["routed", "auction", "exploring"]
+    decision: str
+
+
+@dataclass(frozen=True)
 class AgentWorking:
     """A model call is starting (progress only; local models take seconds per call)."""
 
@@ -180,6 +194,7 @@ AuctionEvent = (
     | BudgetExcluded
     | ProvisionalWinner
     | MemoryRetrieved
+    | MemoryConsulted
     | RefinementSkipped
     | AgentWorking
     | Refined

@@ -4,8 +4,11 @@
   expressed relative to the most expensive agent writing a full-length bid
   (``pi_max * max_bid_tokens``), so ``C`` lies in ``[0, w_c]``. This is the paper's cost with
   ``w_c`` divided by a per-auction constant: the ranking of bids is unchanged.
-- value ``V = w_h * H + sum_j w_j * gamma_j`` with ``H`` the bid's mean per-token entropy
-  normalised to [0, 1] and ``gamma_j`` in [0, 5] the score from juror ``j``.
+- value ``V = w_h * H + sum_j w_j * gamma_j + w_m * m`` with ``H`` the bid's mean per-token
+  entropy normalised to [0, 1], ``gamma_j`` in [0, 5] the score from juror ``j`` and ``m`` in
+  [0, 1] the bidder's smoothed success rate on similar past jobs (``track.TrackRecord``; the
+  same prior for every agent the memory knows nothing about, so an empty memory adds the same
+  to every bid). ``m`` is beyond the paper: it lets recorded outcomes move work up or down.
 - score ``C - V``; the lowest score wins, ties go to the cheaper agent.
 
 A term that could not be measured (no log-probabilities, a juror that failed) is ``None`` and
@@ -119,6 +122,9 @@ class Weights:
     default_juror: float | None = None
     """Weight of a juror not in ``jurors``; None means ``1 / (5 * number of jurors)``, so that
     the whole jury adds at most 1 to the value."""
+    memory: float = 1.0
+    """w_m: weight of the bidder's success rate on similar past jobs. At 1, a 35-point gap in
+    success rate outweighs the cost gap between a 1.5B bid and a 0.5B one (about 0.3)."""
 
     def juror_weight(self, juror: str, jury_size: int) -> float:
         if self.jurors and juror in self.jurors:
@@ -136,10 +142,18 @@ def cost_term(
 
 
 def value_term(
-    entropy: float | None, jury: Mapping[str, float | None], *, jury_size: int, weights: Weights
+    entropy: float | None,
+    jury: Mapping[str, float | None],
+    *,
+    jury_size: int,
+    weights: Weights,
+    success_rate: float | None = None,
 ) -> float:
-    """``w_h * H + sum_j w_j * gamma_j`` over the terms present (jury rescaled, see above)."""
+    """``w_h * H + sum_j w_j * gamma_j + w_m * m`` over the terms present (jury rescaled, see
+    above)."""
     value = weights.entropy * entropy if entropy is not None else 0.0
+    if success_rate is not None:
+        value += weights.memory * success_rate
     present = {j: s for j, s in jury.items() if s is not None}
     if present:
         all_weight = sum(weights.juror_weight(j, jury_size) for j in jury)

@@ -37,8 +37,6 @@ from sale_tui.repo import patch_paths, snapshot, summarize
 from sale_tui.sandboxes import SandboxLimits, Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
 
-NO_PLAN = "No plan was made in advance: read the code, make the change, run the tests."
-RESEARCH_PLAN = "No plan was made in advance: search the files, read the best hits, answer."
 MAX_STEPS = 12
 AGENTIC = "agentic:"
 """Agentic tasks' ids: their outcomes never mix with the one-call ones in a cache."""
@@ -205,7 +203,7 @@ def solve_agentic(
     job = task_for_agent(
         roster_entry,
         task.prompt,
-        NO_PLAN if kind == "coding" else RESEARCH_PLAN,
+        "",  # no plan: the agent is told so
         kind,
         test_command,
         summarize(root),

@@ -18,6 +18,8 @@ matplotlib.use("Agg")  # files only: no display on a server or in CI
 import matplotlib.pyplot as plt  # after use(): the backend must be chosen first
 from matplotlib.ticker import MaxNLocator
 
+from sale_tui.benchmark.strategies import STREAMED
+
 FORMATS = ("svg", "png")
 
 
@@ -64,8 +66,8 @@ def small_wins(report: dict[str, Any], out: Path) -> list[Path]:
     figure, axis = plt.subplots(figsize=(6.4, 4.2))
     for strategy, curves in report["small_agent_wins"].items():
         for order, curve in curves.items():
-            label = f"{strategy} (order {order})" if strategy == "sale+memory" else strategy
-            style = "-" if strategy == "sale+memory" else "--"
+            label = f"{strategy} (order {order})" if strategy in STREAMED else strategy
+            style = "-" if strategy in STREAMED else "--"
             axis.plot(range(1, len(curve) + 1), curve, style, label=label)
     axis.set(xlabel="tasks auctioned so far (memory size)",
              ylabel=f"share won by an agent cheaper than {report['largest']}",

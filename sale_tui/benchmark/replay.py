@@ -24,7 +24,6 @@ from sale_tui.repo import snapshot, summarize
 from sale_tui.sandboxes import SandboxLimits, Workspace
 from sale_tui.sandboxes.environment import SandboxEnvironment
 
-NO_PLAN = "No plan was made in advance: read the code, make the change, run the tests."
 MAX_STEPS = 12
 
 
@@ -60,7 +59,7 @@ def solve_in_repo(
     job = task_for_agent(
         getattr(agent.model, "agent", None),
         task.prompt,
-        NO_PLAN,
+        "",  # no plan: the agent is told so
         "coding",
         task.test_command,
         summarize(code.root),

@@ -6,11 +6,16 @@ check (the visible tests, the citations; never the hidden grade) escalates to a 
 (``ESCALATE`` tries, the largest last), and both attempts are paid for.
 
 ``sale``: no refinement from memory (so the order of the stream does not matter).
+``sale`` and ``sale+memory`` are the paper's mechanism: every job auctioned, no memory term.
 ``sale+memory``: the stream runs in a seeded random order through one fresh memory file; after
 each task the winner's outcome is recorded, so later auctions retrieve past winning and losing
 plans (the paper's setting). It runs once per stream order (``orders``: their seeds), since
 what the memory holds when a task comes depends on the order. Each auction is cached, so an
 interrupted run resumes (the memory file holds exactly the auctions done so far).
+``sale+learned``: ``sale+memory`` plus what the memory knows of outcomes (issue 15): each
+bidder's track record on similar past jobs in the value, and no auction at all when the records
+leave no doubt (``auction.mode = auto``, as ``sale-tui do`` runs by default); with a training
+split, its stream starts from the training memory, as a user's memory holds their past jobs.
 
 With training tasks (``--train N``), both follow the paper's protocol: first an auction on
 every training task, each agent's outcome recorded (graded, as the trained routers learn it),
@@ -24,22 +29,23 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from sale_tui.auction import AuctionAgent, Job, Weights
-from sale_tui.auction.events import AuctionFailed, WinnerChosen
+from sale_tui.auction.events import AuctionFailed, MemoryConsulted, WinnerChosen
 from sale_tui.auction.scoring import escalation_agents
 from sale_tui.benchmark.outcomes import Attempt, OutcomeStore, messages_for
-from sale_tui.benchmark.strategies import Routed, looks_answered
+from sale_tui.benchmark.strategies import STREAMED, Routed, looks_answered
 from sale_tui.benchmark.tasks import Task
 from sale_tui.config import Settings
 from sale_tui.memory import AuctionMemory
 from sale_tui.prompting import PromptLibrary
 from sale_tui.runner import AuctionRunner, weights_from
 
-SALE_STRATEGIES = ("sale", "sale+memory")
+SALE_STRATEGIES = ("sale", "sale+memory", "sale+learned")
 ESCALATE = 1
 """Escalations after a failed check, as ``sale-tui do --escalate`` (default 1)."""
 
@@ -64,7 +70,7 @@ def run_sale(
     """Every task routed by an auction: once for ``sale``, once per stream order for
     ``sale+memory``. ``weights``: fitted on the training split (``fit_on_training``), or
     None for the configured ones."""
-    if strategy == "sale":
+    if strategy not in STREAMED:
         return _stream(strategy, tasks, agents, store, out, orders[0], settings, progress, weights)
     routed: list[Routed] = []
     for seed in orders:
@@ -84,24 +90,30 @@ def _stream(
     progress: Callable[[str], None],
     weights: Weights | None = None,
 ) -> list[Routed]:
-    """The tasks in stream order (seeded), each routed by an auction."""
-    with_memory = strategy == "sale+memory"
+    """The tasks in stream order (seeded), each routed by an auction (or by the memory)."""
+    with_memory = strategy in STREAMED
+    learned = strategy == "sale+learned"
+    settings = settings_for(strategy, settings or Settings())
     order = list(tasks)
     random.Random(seed).shuffle(order)
     cache_path = out / f"auctions-{strategy}-{seed}.json"
     cache = _load(cache_path)
-    memory = AuctionMemory(out / f"memory-{strategy}-{seed}.db")
+    memory_path = out / f"memory-{strategy}-{seed}.db"
+    if learned and not cache and (out / "memory-train.db").exists():
+        shutil.copyfile(out / "memory-train.db", memory_path)  # what the training taught
+    memory = AuctionMemory(memory_path)
+    if weights is not None and not learned:
+        weights = replace(weights, memory=0.0)  # the paper's value: no memory term
     if weights is not None and memory.latest_fitted_weights() != weights:
         _freeze(memory, weights)
-    runner = AuctionRunner(settings or Settings(), agents, memory, PromptLibrary())
+    runner = AuctionRunner(settings, agents, memory, PromptLibrary())
     cheapest = min(agents, key=lambda a: (a.price, a.name)).name
     prices = {a.name: a.price for a in agents}
     routed = []
     for task in order:
         if task.id not in cache:
-            events = list(
-                runner.run(Job(job_text(task), task.domain, ""), refine=with_memory, repo="bench")
-            )
+            job = Job(job_text(task), task.domain, "")
+            events = list(runner.run(job, refine=with_memory, repo="bench", escalate=ESCALATE > 0))
             final = events[-1]
             if not isinstance(final, WinnerChosen | AuctionFailed):
                 raise RuntimeError(f"the auction for {task.id} ended without a verdict")
@@ -121,7 +133,12 @@ def _stream(
                         tokens=attempt.tokens,
                         cost_usd=attempt.cost_usd,
                     )
-            cache[task.id] = {"winner": winner, "decided": won, **_spent(final)}
+            by_memory = any(
+                isinstance(e, MemoryConsulted) and e.outcome == "routed" for e in events
+            )
+            cache[task.id] = {
+                "winner": winner, "decided": won, "routed": by_memory, **_spent(final)
+            }  # fmt: skip
             _save(cache_path, cache)
         progress(task.id)
         done = cache[task.id]
@@ -143,6 +160,15 @@ def _stream(
             )
         )
     return routed
+
+
+def settings_for(strategy: str, settings: Settings) -> Settings:
+    """The paper's ``sale`` and ``sale+memory`` auction every job with no memory term;
+    ``sale+learned`` runs as configured (``do``'s defaults)."""
+    if strategy == "sale+learned":
+        return settings
+    auction = settings.auction.model_copy(update={"mode": "always", "w_memory": 0.0})
+    return settings.model_copy(update={"auction": auction})
 
 
 def _spent(final: WinnerChosen | AuctionFailed) -> dict[str, object]:
@@ -228,14 +254,21 @@ def fit_on_training(
     for task in train:
         if task.id in cache:
             continue
-        events = list(runner.run(Job(job_text(task), task.domain, ""), refine=False, repo="bench"))
+        job = Job(job_text(task), task.domain, "")
+        events = list(runner.run(job, refine=False, repo="bench", mode="always"))
         final = events[-1]
         if isinstance(final, WinnerChosen):
             for agent in agents:  # every agent's attempt is known on the training split
                 attempt = store.get(task.id, agent.name)
                 if attempt is not None:
                     status = "success" if attempt.passed else "failure"
-                    memory.record_execution(runner.auction_ids[-1], agent.name, status)
+                    memory.record_execution(
+                        runner.auction_ids[-1],
+                        agent.name,
+                        status,
+                        tokens=attempt.tokens,
+                        cost_usd=attempt.cost_usd,
+                    )
         if isinstance(final, WinnerChosen | AuctionFailed):
             cache[task.id] = _spent(final)
             _save(cache_path, cache)

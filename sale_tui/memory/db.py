@@ -184,7 +184,27 @@ def m004_token_split(db: sqlite_utils.Database) -> None:
             db.table("auctions").add_column(name, int)
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_applications, m003_job_commit, m004_token_split]
+def m005_track_records(db: sqlite_utils.Database) -> None:
+    """What the memory knew when an auction began: each agent's record on similar past jobs
+    (JSON, on the auction and its value term's input on each bid) and whether the memory
+    routed the job without bids (``routed``: ``memory``, ``auction`` or ``exploring``)."""
+    auctions = db.table("auctions").columns_dict
+    for name in ("track_records", "routed", "routed_reason"):
+        if name not in auctions:
+            db.table("auctions").add_column(name, str)
+    bids = db.table("bids").columns_dict
+    for name, kind in (("memory_passed", int), ("memory_tried", int), ("memory_rate", float)):
+        if name not in bids:
+            db.table("bids").add_column(name, kind)
+
+
+MIGRATIONS: list[Migration] = [
+    m001_initial,
+    m002_applications,
+    m003_job_commit,
+    m004_token_split,
+    m005_track_records,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from sale_tui.auction.events import Bid, ScoredBid
+from sale_tui.auction.track import TrackRecord
 from sale_tui.memory.costs import AUCTION_COMPUTED, AUCTION_TOKENS, AUCTION_USD
 
 # What the auction itself cost (bids + jury + refinements), on every auction row; the tokens
@@ -146,6 +147,16 @@ class HistoryQueries:
                     json.loads(row["jury_notes"] or "{}"),
                     row["cost_term"],
                     row["value_term"],
+                    self._track_of(row),
                 )
             )
         return result
+
+    @staticmethod
+    def _track_of(row: dict[str, Any]) -> TrackRecord | None:
+        """The bid's track record as the value term used it (None before migration m005)."""
+        if row.get("memory_tried") is None:
+            return None
+        return TrackRecord(
+            row["agent"], row["memory_passed"] or 0, row["memory_tried"], row["memory_rate"] or 0.0
+        )

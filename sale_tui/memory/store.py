@@ -20,6 +20,7 @@ from sale_tui.auction.events import (
     BidScored,
     BudgetExcluded,
     JuryScored,
+    MemoryConsulted,
     PlanPair,
     ProvisionalWinner,
     Refined,
@@ -32,6 +33,7 @@ from sale_tui.memory.db import now, open_database
 from sale_tui.memory.executions import ExecutionRecords
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
+from sale_tui.memory.track import TrackRecords
 from sale_tui.protocols import Usage
 
 # Outcomes that make a past winning plan a bad example rather than a good one.
@@ -46,7 +48,7 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
+class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
         self.db = open_database(self.path)
@@ -188,11 +190,24 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords):
                         "tokens": event.tokens,
                     }
                 )
+            case MemoryConsulted():
+                self.db.table("auctions").update(
+                    auction_id,
+                    {
+                        "track_records": json.dumps([dataclasses.asdict(r) for r in event.records]),
+                        "routed": "memory" if event.outcome == "routed" else event.outcome,
+                        "routed_reason": event.decision,
+                    },
+                )
             case BidScored(scored=scored):
+                track = scored.track
                 self._update_bid(
                     auction_id,
                     scored.agent,
                     scored.bid.round,
+                    memory_passed=track.passed if track else None,
+                    memory_tried=track.tried if track else None,
+                    memory_rate=track.rate if track else None,
                     jury=json.dumps(dict(scored.jury)),
                     jury_notes=json.dumps(dict(scored.jury_notes)),
                     cost_term=scored.cost,

@@ -31,7 +31,8 @@ from sale_tui.auction.events import (
 from sale_tui.render import event_line, safe
 from sale_tui.untrusted_text import inert
 
-FIXED = ("agent", "$/M", "tok", "H")
+FIXED = ("agent", "$/M", "tok", "H", "past")
+"""``past``: passed/tried on similar past jobs (the memory term of the value)."""
 SCORES = ("C", "V", "C−V")
 
 
@@ -131,6 +132,8 @@ class AuctionPane(Vertical):
                     self._update(key, f"jury:{event.juror}", _num(event.score, 1))
             case BidScored(scored=scored):
                 key = f"{scored.agent}:{scored.bid.round}"
+                track = scored.track
+                self._update(key, "past", f"{track.passed}/{track.tried}" if track else "–")
                 for name, value in zip(
                     SCORES, (scored.cost, scored.value, scored.score), strict=True
                 ):
@@ -147,6 +150,10 @@ class AuctionPane(Vertical):
                 )
             case WinnerChosen():
                 key = f"{event.winner.agent}:{event.winner.bid.round}"
+                if key not in self.bids:  # routed from memory: no bids, one row per record
+                    for scored in event.bids:
+                        self._add_bid(scored.bid)
+                        self.show(BidScored(scored))
                 self._mark(key, "★", f"winner {event.winner.agent}: {event.reason}")
 
     def _add_bid(self, bid: Bid) -> None:
@@ -157,6 +164,7 @@ class AuctionPane(Vertical):
             f"{bid.price:.3g}",
             str(bid.tokens),
             _num(bid.entropy),
+            "…",
             *["…"] * len(self.jurors),
             *["…"] * len(SCORES),
         ]
