@@ -28,12 +28,13 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 DEMO_REPO ?= .demo/calc
 
 # SmolLM2 is a plumbing model (it would win on price and fail the job), so the demo's job goes
-# to the two coder models; `sale-tui auction` shows all three bidding.
+# to the two coder models (the default bidders); `sale-tui auction` names all three to show them.
 demo: $(VENV)/.installed-local pull-all image $(DEMO_REPO)/.git
 	$(BIN)/sale-tui models
 	$(BIN)/sale-tui prompt --agent qwen-0.5b --max-tokens 48 \
 	  "Write a one-line Python function that reverses a string."
-	$(BIN)/sale-tui auction --repo $(DEMO_REPO) "Fix the bug in add() so that test_calc.py passes"
+	$(BIN)/sale-tui auction --repo $(DEMO_REPO) --agents smollm2,qwen-0.5b,qwen-1.5b \
+	  "Fix the bug in add() so that test_calc.py passes"
 	$(BIN)/sale-tui do --repo $(DEMO_REPO) --agents qwen-0.5b,qwen-1.5b --apply branch --yes \
 	  "Fix the bug in add() so that test_calc.py passes"
 	@echo "== the fix is on a branch of $(DEMO_REPO): git -C $(DEMO_REPO) log --all --oneline"

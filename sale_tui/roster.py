@@ -9,7 +9,7 @@ the config come from litellm's price map (local models: the nominal size rule in
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sale_tui.agents.task import EditFormat
 from sale_tui.config import AgentConfig, Settings
@@ -44,6 +44,9 @@ class Agent:
     """Step 1 is asked as one call would ask it (config, same name)."""
     drafts: int = 1
     """Candidate drafts a coding job may get (config, same name)."""
+    bids_by_default: bool = True
+    """Bids when ``--agents`` names none: every configured agent; of the default local roster,
+    the models that can do the work (``LocalModel.bids_by_default``)."""
     price_cached: float | None = None
     """$ per million prompt tokens read from a prompt cache; ``None``: same as ``price_in``."""
 
@@ -141,7 +144,10 @@ def _hosted_agent(config: AgentConfig, *, resolve_prices: bool) -> Agent:
 def build_roster(settings: Settings, *, resolve_prices: bool = True) -> tuple[Agent, ...]:
     """Resolve the configured roster (or the local default) into ``Agent`` records."""
     if not settings.agents:
-        return tuple(_local_agent(spec, settings, None) for spec in LOCAL_MODELS)
+        return tuple(
+            replace(_local_agent(spec, settings, None), bids_by_default=spec.bids_by_default)
+            for spec in LOCAL_MODELS
+        )
     agents = []
     for config in settings.agents:
         if config.model.startswith(f"{LOCAL_PROVIDER}/"):
@@ -158,10 +164,14 @@ def build_roster(settings: Settings, *, resolve_prices: bool = True) -> tuple[Ag
     return tuple(agents)
 
 
-def select_agents(roster: tuple[Agent, ...], names: list[str] | None) -> tuple[Agent, ...]:
-    """The agents named by ``--agents`` (all when ``names`` is empty)."""
+def select_agents(
+    roster: tuple[Agent, ...], names: list[str] | None, *, bidders: bool = False
+) -> tuple[Agent, ...]:
+    """The agents named by ``--agents``; when ``names`` is empty, all of them, or with
+    ``bidders`` those that bid by default (``Agent.bids_by_default``)."""
     if not names:
-        return roster
+        chosen = tuple(a for a in roster if a.bids_by_default) if bidders else roster
+        return chosen or roster
     by_name = {agent.name: agent for agent in roster}
     unknown = [name for name in names if name not in by_name]
     if unknown:

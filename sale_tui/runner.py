@@ -136,7 +136,7 @@ def build_runner(agent_names: list[str] | None, repo: Path | None = None) -> Auc
     from sale_tui.roster import build_roster, select_agents
 
     settings = load_settings(cwd=repo)
-    roster = select_agents(build_roster(settings), agent_names)
+    roster = select_agents(build_roster(settings), agent_names, bidders=True)
     models = [LiteLLMModel.for_agent(agent, settings) for agent in roster]
     for model in models:
         model.check_ready()  # fail before the auction starts, with the fix

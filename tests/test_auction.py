@@ -34,7 +34,9 @@ class FixedMemory:
         self.pairs = list(pairs)
         self.asked: list[tuple[str, str, int]] = []
 
-    def plan_pairs(self, job: str, agent: str, k: int) -> Sequence[PlanPair]:
+    def plan_pairs(
+        self, job: str, agent: str, k: int, kind: str | None = None
+    ) -> Sequence[PlanPair]:
         self.asked.append((job, agent, k))
         return self.pairs[:k]
 

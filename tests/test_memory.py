@@ -143,7 +143,9 @@ def test_plan_pairs_come_from_similar_jobs_and_prefer_own_plans(tmp_path: Path) 
         bidder("mid", 0.5, plan="mid plan", scores={"y plan": 5.0}),
         bidder("large", 2.0, plan="y plan", scores={"y plan": 5.0}),
     ]
-    run(other, "Update the README with Windows install steps")
+    run(other, "Fix the failing unit test for the time zone parser")
+    # an unrelated job is below the similarity floor: none of its plans are shown
+    run(other, "Bake a sourdough loaf with rye flour")
     pairs = memory.plan_pairs("The date parsing test fails, please repair it", "small", k=8)
     assert len(pairs) == 2
     first = pairs[0]
@@ -152,10 +154,10 @@ def test_plan_pairs_come_from_similar_jobs_and_prefer_own_plans(tmp_path: Path) 
     assert (first.winning_agent, first.winning_plan) == ("large", "read test then fix")
     assert first.similarity > pairs[1].similarity
     # "small" took part only in the first job: its pair outranks a more similar foreign one
-    own_first = memory.plan_pairs("Update the README with Windows install steps", "small", k=8)
+    own_first = memory.plan_pairs("Fix the failing unit test for the time zone parser", "small", 8)
     assert own_first[0].losing_agent == "small"
-    assert own_first[1].job == "Update the README with Windows install steps"
-    assert len(memory.plan_pairs("anything", "small", k=1)) == 1
+    assert own_first[1].job == "Fix the failing unit test for the time zone parser"
+    assert len(memory.plan_pairs("Fix a failing parser test", "small", k=1)) == 1
 
 
 def test_outcomes_label_the_pairs(tmp_path: Path) -> None:
@@ -165,7 +167,8 @@ def test_outcomes_label_the_pairs(tmp_path: Path) -> None:
     memory.record_execution(auction["id"], "large", "success", tests_passed=True)
     assert memory.plan_pairs("Fix the flaky test", "small", 8)[0].outcome == "success"
     memory.record_verdict(auction["id"], "undone")
-    assert memory.plan_pairs("Fix the flaky test", "small", 8)[0].outcome == "undone"
+    # undone work is no winning plan, and nobody else's work passed: no pair at all
+    assert memory.plan_pairs("Fix the flaky test", "small", 8) == []
 
 
 def test_failed_and_running_auctions_give_no_pairs(tmp_path: Path) -> None:
@@ -242,3 +245,27 @@ def test_a_crash_between_writes_leaves_a_consistent_database(tmp_path: Path) -> 
     assert db.execute("SELECT agent FROM bids WHERE auction_id = ?", [auction_id]).fetchall() == [
         ("a",)
     ]
+
+
+def test_a_failed_winner_is_no_winning_plan_and_pairs_keep_to_the_kind(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    scores = {"small plan": 5.0, "big plan": 1.0}  # the jury prefers small: it wins
+    run(scripted_runner(memory, scores=scores), "Fix the failing test in the date parser")
+    (auction,) = memory.auctions()
+    memory.record_execution(auction["id"], "small", "failure")
+    # nobody's work passed: there is nothing to learn from this job
+    assert memory.plan_pairs("Fix the date parser test", "small", 8) == []
+    memory.record_execution(auction["id"], "large", "success")  # escalation passed
+    (pair,) = memory.plan_pairs("Fix the date parser test", "small", 8, "coding")
+    assert (pair.losing_agent, pair.losing_plan) == ("small", "small plan")
+    assert (pair.winning_agent, pair.winning_plan) == ("large", "big plan")
+    assert pair.outcome == "small failed, large passed"
+    assert memory.plan_pairs("Fix the date parser test", "small", 8, "research") == []
+
+
+def test_a_long_past_job_is_cut_in_its_pair(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    long_job = "Fix the parser. " + "The parser must handle every date format. " * 40
+    run(scripted_runner(memory), long_job)
+    (pair,) = memory.plan_pairs("Fix the parser for every date format", "small", 8)
+    assert len(pair.job) < 420 and pair.job.endswith("… (cut)")

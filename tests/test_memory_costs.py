@@ -25,7 +25,9 @@ def run_jobs(memory: AuctionMemory, jobs: list[tuple[str, str]]) -> list[str]:
             bidder("small", 0.1, plan="small plan", scores=judge),
             bidder("large", 2.0, plan="large plan", scores=judge),
         ]
-        runner = AuctionRunner(Settings(), agents, memory, PromptLibrary())
+        # the jury alone picks the winner: no memory term, no routing from memory
+        settings = Settings.model_validate({"auction": {"w_memory": 0.0, "mode": "always"}})
+        runner = AuctionRunner(settings, agents, memory, PromptLibrary())
         events = list(runner.run(Job(text, "coding", "")))
         auction_id = runner.auction_ids[-1]
         winner = events[-1].winner.agent  # type: ignore[attr-defined]

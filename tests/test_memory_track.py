@@ -95,3 +95,10 @@ def test_a_runner_routes_from_memory_once_it_is_sure_and_records_why(tmp_path: P
         ("small", 5, 5),
         ("large", 5, 5),
     }
+    # the first job's auction is an auction's choice once its outcome is known; the routed
+    # job is not one (nor are the past jobs, whose auctions never finished)
+    first_winner = first[-1].winner.agent
+    memory.record_execution(runner.auction_ids[0], first_winner, "success", cost_usd=0.001)
+    memory.record_execution(runner.auction_ids[1], "small", "success", cost_usd=0.001)
+    records = memory.track_records("Fix the failing test in the CSV reader", "coding", AGENTS)
+    assert records[first_winner].chosen == 1 and records["small"].auctioned == 1

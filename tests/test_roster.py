@@ -144,3 +144,18 @@ def test_how_an_agent_executes_defaults_by_where_it_runs_and_the_config_override
     )
     agent = build_roster(Settings(agents=[mine]), resolve_prices=False)[0]
     assert (agent.edit_format, agent.stop_when_tests_pass, agent.drafts) == ("diff", False, 1)
+
+
+def test_smollm2_bids_only_when_named_and_every_configured_agent_bids() -> None:
+    roster = build_roster(Settings())
+    bidders = [a.name for a in select_agents(roster, None, bidders=True)]
+    assert bidders == ["qwen-0.5b", "qwen-1.5b"]
+    assert [a.name for a in select_agents(roster, ["smollm2", "qwen-0.5b"], bidders=True)] == [
+        "smollm2",
+        "qwen-0.5b",
+    ]
+    assert len(select_agents(roster, None)) == 3  # `sale-tui models` and `prompt` see all
+    configured = build_roster(
+        Settings(agents=[AgentConfig(name="tiny", model="sale-local/smollm2-135m")])
+    )
+    assert [a.name for a in select_agents(configured, None, bidders=True)] == ["tiny"]

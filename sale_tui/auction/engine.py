@@ -49,7 +49,9 @@ class Prompts(Protocol):
 
 
 class PlanMemory(Protocol):
-    def plan_pairs(self, job: str, agent: str, k: int) -> Sequence[PlanPair]: ...
+    def plan_pairs(
+        self, job: str, agent: str, k: int, kind: str | None = None
+    ) -> Sequence[PlanPair]: ...
 
 
 @dataclass(frozen=True)
@@ -333,7 +335,11 @@ class _Auction:
         pairs_by_agent: dict[str, tuple[PlanPair, ...]] = {}
         for agent in cheaper:
             pairs = (
-                tuple(self.memory.plan_pairs(self.job.text, agent.name, self.settings.memory_k))
+                tuple(
+                    self.memory.plan_pairs(
+                        self.job.text, agent.name, self.settings.memory_k, self.job.kind
+                    )
+                )
                 if self.memory
                 else ()
             )

@@ -44,6 +44,10 @@ class TrackRecord:
     """Similarity-weighted success rate, smoothed towards ``PRIOR_RATE``."""
     cost_usd: float | None = None
     """Mean $ of its executions on those jobs (or on any job of the kind); None: unknown."""
+    chosen: int = 0
+    """Of those jobs, the ones whose auction chose it (jobs routed from memory not counted)."""
+    auctioned: int = 0
+    """Of those jobs, the ones decided by an auction (the same for every agent)."""
 
     def describe(self) -> str:
         if not self.tried:
@@ -96,6 +100,27 @@ def route(
 ) -> Route | None:
     """The agent to use without an auction, or None when the memory is not sure."""
     by_price = sorted(prices, key=lambda name: (prices[name], name))
+    decided = _by_expected_cost(records, by_price, escalate=escalate, min_jobs=min_jobs)
+    return decided or _as_the_auctions_did(records, min_jobs)
+
+
+def _as_the_auctions_did(records: Mapping[str, TrackRecord], min_jobs: int) -> Route | None:
+    """When every one of at least ``min_jobs`` similar auctioned jobs chose the same agent, the
+    next auction would most likely choose it too: its cost can be saved. (A cheap agent the
+    auctions never choose is never tried, so the expected-cost rule cannot decide alone.)"""
+    for record in records.values():
+        if record.auctioned >= min_jobs and record.chosen == record.auctioned:
+            return Route(
+                record.agent,
+                f"routed from memory: the auctions of the {record.auctioned} most similar "
+                f"jobs all chose {record.agent} ({record.describe()})",
+            )
+    return None
+
+
+def _by_expected_cost(
+    records: Mapping[str, TrackRecord], by_price: Sequence[str], *, escalate: bool, min_jobs: int
+) -> Route | None:
     largest = by_price[-1]
     top = records.get(largest)
     for agent in by_price[:-1]:

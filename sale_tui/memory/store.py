@@ -21,7 +21,6 @@ from sale_tui.auction.events import (
     BudgetExcluded,
     JuryScored,
     MemoryConsulted,
-    PlanPair,
     ProvisionalWinner,
     Refined,
     WinnerChosen,
@@ -33,11 +32,9 @@ from sale_tui.memory.db import now, open_database
 from sale_tui.memory.executions import ExecutionRecords
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
+from sale_tui.memory.pairs import PlanPairs
 from sale_tui.memory.track import TrackRecords
 from sale_tui.protocols import Usage
-
-# Outcomes that make a past winning plan a bad example rather than a good one.
-NEGATIVE = {"failure", "error", "rejected", "undone"}
 
 
 def default_path() -> Path:
@@ -48,7 +45,7 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords):
+class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords, PlanPairs):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
         self.db = open_database(self.path)
@@ -324,56 +321,3 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords)
         if row is None:
             return None
         return row[1] or row[0]
-
-    def plan_pairs(self, job: str, agent: str, k: int) -> list[PlanPair]:
-        """(losing plan, winning plan) pairs from the ``k`` most similar past jobs.
-
-        One pair per past job: the agent's own plan when it took part (its losing plan
-        against the winner, or its winning plan against the closest loser), otherwise the
-        closest loser against the winner. Pairs involving the agent come first.
-        """
-        return self.plan_pairs_near(self.embedder.embed([job])[0], agent, k)
-
-    def plan_pairs_near(self, query: Any, agent: str, k: int) -> list[PlanPair]:
-        """``plan_pairs`` for an already embedded job (a unit vector)."""
-        own: list[PlanPair] = []
-        others: list[PlanPair] = []
-        for job_id, similarity in self.index.search(query, max(k * 4, 32)):
-            pair = self._pair_for_job(job_id, agent, similarity)
-            if pair is None:
-                continue
-            mine = agent in (pair.losing_agent, pair.winning_agent)
-            (own if mine else others).append(pair)
-            if len(own) >= k:
-                break
-        return (own + others)[:k]
-
-    def _pair_for_job(self, job_id: str, agent: str, similarity: float) -> PlanPair | None:
-        auction = self.db.execute(
-            "SELECT a.id, a.winner, j.text FROM auctions a JOIN jobs j ON j.id = a.job_id "
-            "WHERE a.job_id = ? AND a.status = 'won' ORDER BY a.started_at DESC LIMIT 1",
-            [job_id],
-        ).fetchone()
-        if auction is None:
-            return None
-        auction_id, winner, text = auction
-        rows = self.db.execute(
-            "SELECT agent, text, status, score FROM bids WHERE auction_id = ? "
-            "AND text IS NOT NULL AND status IN ('won', 'scored', 'excluded') "
-            "ORDER BY score",
-            [auction_id],
-        ).fetchall()
-        winning = next((r for r in rows if r[2] == "won"), None)
-        losers = [r for r in rows if r[2] != "won" and r[0] != winner]
-        if winning is None or not losers:
-            return None
-        losing = next((r for r in losers if r[0] == agent), losers[0])
-        return PlanPair(
-            job=text,
-            losing_agent=losing[0],
-            losing_plan=losing[1],
-            winning_agent=winning[0],
-            winning_plan=winning[1],
-            outcome=self.outcome(auction_id),
-            similarity=similarity,
-        )

@@ -49,7 +49,8 @@ class TrackRecords:
         query = self.embedder.embed([job])[0]
         outcomes: dict[str, list[tuple[float, bool]]] = {a: [] for a in agents}
         costs: dict[str, list[float]] = {a: [] for a in agents}
-        jobs_used = 0
+        jobs_used = auctioned = 0
+        chosen: dict[str, int] = dict.fromkeys(agents, 0)
         for job_id, similarity in self.index.search(query, max(k, 1) * SEARCH_WIDTH):
             if jobs_used >= k or similarity < floor:
                 break
@@ -57,6 +58,11 @@ class TrackRecords:
             if not known:
                 continue
             jobs_used += 1
+            winner = self._auction_choice(job_id)
+            if winner is not None:
+                auctioned += 1
+                if winner in chosen:
+                    chosen[winner] += 1
             for agent, (passed, cost) in known.items():
                 if agent in outcomes:
                     outcomes[agent].append((similarity, passed))
@@ -77,6 +83,8 @@ class TrackRecords:
                     if costs[agent]
                     else self._recent_cost(agent, kind)
                 ),
+                chosen=chosen[agent],
+                auctioned=auctioned,
             )
             for agent in agents
         }
@@ -96,6 +104,16 @@ class TrackRecords:
             if said in PASSED or said in FAILED:
                 known[agent] = (said in PASSED, float(cost or 0.0))
         return known
+
+    def _auction_choice(self, job_id: str) -> str | None:
+        """The agent the job's auction chose; None when the memory routed it (or no auction
+        finished)."""
+        row = self.db.execute(
+            "SELECT winner FROM auctions WHERE job_id = ? AND status = 'won' "
+            "AND coalesce(routed, 'auction') != 'memory' ORDER BY started_at DESC LIMIT 1",
+            [job_id],
+        ).fetchone()
+        return row[0] if row else None
 
     def _recent_cost(self, agent: str, kind: str) -> float | None:
         row = self.db.execute(

