@@ -3,15 +3,10 @@ mixed into ``AuctionMemory``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-import sqlite_utils
+from typing import Any
 
 from sale_tui.auction.events import PlanPair
-
-if TYPE_CHECKING:
-    from sale_tui.embedding import Embedder
-    from sale_tui.memory.index import VectorIndex
+from sale_tui.memory.searchable import Searchable
 
 NEGATIVE = {"failure", "error", "rejected", "undone"}
 """Outcomes that make a past winning plan a bad example rather than a good one."""
@@ -22,17 +17,7 @@ PAIR_JOB_CHARS = 400
 4,096-token context, and the refinement then failed silently)."""
 
 
-class PlanPairs:
-    db: sqlite_utils.Database
-
-    @property
-    def embedder(self) -> Embedder:
-        raise NotImplementedError  # AuctionMemory's
-
-    @property
-    def index(self) -> VectorIndex:
-        raise NotImplementedError  # AuctionMemory's
-
+class PlanPairs(Searchable):
     def outcome(self, auction_id: str) -> str | None:
         raise NotImplementedError  # AuctionMemory's
 

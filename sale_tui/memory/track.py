@@ -10,15 +10,10 @@ similarity (``auction.track``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-import sqlite_utils
+from typing import Any
 
 from sale_tui.auction.track import TrackRecord, smoothed_rate
-
-if TYPE_CHECKING:
-    from sale_tui.embedding import Embedder
-    from sale_tui.memory.index import VectorIndex
+from sale_tui.memory.searchable import Searchable
 
 PASSED = {"success", "accepted"}
 FAILED = {"failure", "error", "rejected", "undone"}
@@ -30,17 +25,7 @@ RECENT_COSTS = 50
 executions of the kind."""
 
 
-class TrackRecords:
-    db: sqlite_utils.Database
-
-    @property
-    def embedder(self) -> Embedder:
-        raise NotImplementedError  # AuctionMemory's
-
-    @property
-    def index(self) -> VectorIndex:
-        raise NotImplementedError  # AuctionMemory's
-
+class TrackRecords(Searchable):
     def track_records(
         self, job: str, kind: str, agents: Sequence[str], *, k: int = 8, floor: float = 0.0
     ) -> dict[str, TrackRecord]:
