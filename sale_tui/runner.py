@@ -93,13 +93,14 @@ class AuctionRunner:
             ),
         )
         names = [a.name for a in self.agents]
+        vector = self.memory.embedder.embed([job.text])[0]  # once, for the records and the job
         # read before this job is stored, so it is not its own neighbour
-        records = self.memory.track_records(
-            job.text, job.kind, names, k=config.track_k, floor=config.track_floor
+        records = self.memory.track_records_near(
+            vector, job.kind, names, config.track_k, config.track_floor
         )
         if not any(r.tried for r in records.values()):
             records = {}  # nothing known: no memory term, and the auction says nothing of it
-        job_id = self.memory.new_job(job.text, job.kind, repo, commit)
+        job_id = self.memory.new_job(job.text, job.kind, repo, commit, vector)
         auction_id = self.memory.start_auction(
             job_id, [a.name for a in self.agents], weights, config.max_bid_tokens
         )

@@ -65,7 +65,11 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords,
         return self._index
 
     # -- writing -----------------------------------------------------------------------
-    def new_job(self, text: str, kind: str, repo: str = "", commit: str = "") -> str:
+    def new_job(
+        self, text: str, kind: str, repo: str = "", commit: str = "", vector: Any = None
+    ) -> str:
+        """Store a job and its embedding (``vector``: the text's, when the caller already
+        embedded it)."""
         job_id = new_id()
         self.db.table("jobs").insert(
             {
@@ -77,7 +81,8 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords,
                 "commit_sha": commit,
             }
         )
-        vector = self.embedder.embed([text])[0]
+        if vector is None:
+            vector = self.embedder.embed([text])[0]
         self.db.table("embeddings").insert(
             {
                 "job_id": job_id,

@@ -31,7 +31,12 @@ class TrackRecords(Searchable):
     ) -> dict[str, TrackRecord]:
         """Every agent's record on the ``k`` most similar past jobs of ``kind`` with a known
         outcome (similarity at least ``floor``)."""
-        query = self.embedder.embed([job])[0]
+        return self.track_records_near(self.embedder.embed([job])[0], kind, agents, k, floor)
+
+    def track_records_near(
+        self, query: Any, kind: str, agents: Sequence[str], k: int = 8, floor: float = 0.0
+    ) -> dict[str, TrackRecord]:
+        """``track_records`` for an already embedded job (a unit vector)."""
         outcomes: dict[str, list[tuple[float, bool]]] = {a: [] for a in agents}
         costs: dict[str, list[float]] = {a: [] for a in agents}
         jobs_used = auctioned = 0
