@@ -25,7 +25,7 @@ from sale_tui.cli_history import history_command, show_command, undo_command
 from sale_tui.cli_models import models_app
 from sale_tui.cli_sandbox import sandbox_app
 from sale_tui.cli_trust import trust_command
-from sale_tui.errors import SaleError
+from sale_tui.errors import SaleError, UsageError
 from sale_tui.stopping import request_stop
 from sale_tui.untrusted_text import inert
 
@@ -59,28 +59,48 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+ContinueFlag = Annotated[
+    bool,
+    typer.Option(
+        "--continue", "-c", help="Go on with this repo's latest session (its jobs build on it)."
+    ),
+]
+ResumeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--resume", "-r", help="Go on with a session: its id, or nothing to choose from a list."
+    ),
+]
+PICK = "?"
+"""``--resume`` given without an id (``main`` fills it in): list the sessions and ask."""
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
     ] = False,
+    continue_last: ContinueFlag = False,
+    resume: ResumeOption = None,
 ) -> None:
     """sale-tui: agents bid with short plans; the best value for its cost does the job."""
     if ctx.invoked_subcommand is None:
-        _open_tui(ctx, Path())
+        _open_tui(ctx, Path(), continue_last, resume)
 
 
 @app.command("tui")
 def tui_command(
     ctx: typer.Context,
     repo: Annotated[Path, typer.Option(help="The git repository to work on.")] = Path(),
+    continue_last: ContinueFlag = False,
+    resume: ResumeOption = None,
 ) -> None:
     """Open the TUI (also what `sale-tui` alone does): job, live auction, review, history."""
-    _open_tui(ctx, repo)
+    _open_tui(ctx, repo, continue_last, resume)
 
 
-def _open_tui(ctx: typer.Context, repo: Path) -> None:
+def _open_tui(ctx: typer.Context, repo: Path, continue_last: bool, resume: str | None) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         # no terminal (a pipe, CI): the full-screen app cannot run; say what can
         typer.echo(ctx.find_root().get_help())
@@ -88,7 +108,43 @@ def _open_tui(ctx: typer.Context, repo: Path) -> None:
         return
     from sale_tui.tui.app import run_app
 
-    run_app(repo.resolve())
+    session_id = _session_to_resume(repo, continue_last, resume)
+    run_app(repo.resolve(), session_id)
+
+
+def _session_to_resume(repo: Path, continue_last: bool, resume: str | None) -> str | None:
+    """The session the TUI goes on with: checked here, so a wrong id is one line, not an app
+    that opens and fails."""
+    if not continue_last and resume is None:
+        return None
+    from sale_tui.cli_common import ask
+    from sale_tui.repo import open_repo
+    from sale_tui.runner import open_memory
+    from sale_tui.sessions import pick_session
+
+    root = Path(open_repo(repo.resolve()).working_dir)
+    memory = open_memory(load_cli_settings())
+    if resume == PICK:
+        found = [s for s in memory.sessions(str(root), limit=10) if s["jobs"]]
+        if not found:
+            raise UsageError(f"no session in {root} yet", fix="run a job first (sale-tui)")
+        for number, row in enumerate(found, 1):
+            when = (row["last_at"] or "")[:16].replace("T", " ")
+            out.print(
+                f"{number:>2}. {row['id']} · {when} · {row['jobs']} job(s) · {row['title']}",
+                markup=False,
+            )
+        answer = str(ask("Which session?", default="1")).strip()
+        if not answer.isdigit() or not 1 <= int(answer) <= len(found):
+            raise UsageError(f"no session number '{answer}'", fix="give a number from the list")
+        return str(found[int(answer) - 1]["id"])
+    if resume:
+        return pick_session(memory, root, resume=resume, continue_last=False, title="")[0]
+    latest = memory.latest_session(str(root))
+    if latest is None:
+        err.print("no session to continue in this repo: the first job starts one")
+        return None
+    return str(latest["id"])
 
 
 @app.command()
@@ -196,6 +252,19 @@ def config_path() -> None:
     out.print(f"model cache : {paths.models_dir()}")
 
 
+def _resume_without_id(args: list[str]) -> list[str]:
+    """``--resume`` / ``-r`` with no id after it (the last word, or an option next) means "let
+    me choose" (as in Claude Code): click needs a value, so give it the marker."""
+    out_args = list(args)
+    for index, word in enumerate(out_args):
+        if word == "--":
+            break
+        following = out_args[index + 1] if index + 1 < len(out_args) else None
+        if word in ("--resume", "-r") and (following is None or following.startswith("-")):
+            out_args[index] = f"--resume={PICK}"
+    return out_args
+
+
 def main() -> None:
     """Console-script entry point.
 
@@ -216,7 +285,7 @@ def main() -> None:
         if number is not None and signal.getsignal(number) is not signal.SIG_IGN:  # nohup
             signal.signal(number, terminate)
     try:
-        app()
+        app(args=_resume_without_id(sys.argv[1:]))
     except SaleError as exc:
         print(f"error: {inert(exc.one_line())}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -62,10 +62,9 @@ _announced: set[Path] = set()
 def require_job(text: str, agents: Iterable[Any] = ()) -> None:
     """Refuse a job no auction should run: empty, too long to send to every call, or too
     long for every agent's context (``agents``: the runner's, once built)."""
-    from sale_tui.jobs import job_problem
+    from sale_tui.jobs import job_problem_for
 
-    windows = [getattr(getattr(a.model, "agent", None), "context", None) for a in agents]
-    problem = job_problem(text, max((w for w in windows if w), default=None))
+    problem = job_problem_for(text, agents)
     if problem is not None:
         raise problem
 

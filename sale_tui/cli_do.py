@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from sale_tui.cli_common import (
@@ -26,9 +27,10 @@ from sale_tui.cli_common import (
 )
 from sale_tui.cli_sandbox import AllowProtected, consent_to_protected, print_patch
 from sale_tui.errors import UsageError
-from sale_tui.render import changed_tests_warning, job_event_line, safe
+from sale_tui.render import changed_tests_warning, job_event_line, job_started_line, safe
 
 if TYPE_CHECKING:
+    from sale_tui.job_events import PlanReady
     from sale_tui.pipeline import JobPipeline
 
 APPLY_MODES = ("ask", "branch", "worktree", "no")
@@ -41,14 +43,21 @@ def _emit(as_json: bool, name: str, line: str | None, **data: Any) -> None:
         out.print(line)
 
 
-def _choose_apply(apply: str, yes: bool) -> str:
+def _choose_apply(apply: str, yes: bool, on_branch: bool) -> str:
+    """``on_branch``: the job built on a session's branch, so its work can only go to a
+    branch on top of it (the working tree holds another commit)."""
     if apply != "ask":
         return apply
     if yes:
-        return "worktree"
+        return "branch" if on_branch else "worktree"
     if not sys.stdin.isatty():
         err.print("not applied: no terminal to ask; use --apply worktree|branch or --yes")
         return "no"
+    if on_branch:
+        answer = str(
+            ask("Apply the changes to a branch on top of the session's? [y/n]", default="n")
+        )
+        return "branch" if answer.strip().lower()[:1] == "y" else "no"
     answer = str(ask("Apply the changes? [w]orking tree, [b]ranch, [n]o", default="n"))
     return {"w": "worktree", "b": "branch"}.get(answer.strip().lower()[:1], "no")
 
@@ -79,16 +88,38 @@ def do_command(
     as_json: Annotated[bool, typer.Option("--json", help="Emit JSON lines.")] = False,
     allow_protected: AllowProtected = None,
     auction: AuctionMode = None,
+    continue_session: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            "-c",
+            help="A follow-up in this repo's latest session: it sees the "
+            "earlier jobs and starts from their accepted work.",
+        ),
+    ] = False,
+    session: Annotated[
+        str | None, typer.Option(help="A follow-up in this session (id or prefix).")
+    ] = None,
+    approve_plan: Annotated[
+        bool | None,
+        typer.Option(
+            "--approve-plan/--no-approve-plan",
+            help="Show the winning plan and wait: approve, edit or reject (auction.approve_plan).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a job: the auction picks an agent, which works in a sandbox; review and apply."""
+    """Run a job: the auction picks an agent, which works in a sandbox; review and apply.
+    Each `do` starts a session; --continue or --session adds a follow-up to one."""
     from sale_tui.agents import AgentStopped, StepRan
     from sale_tui.cli_auction import stream_auction
     from sale_tui.cli_sandbox import choose_snapshot_mode
+    from sale_tui.job_events import JobStarted, PlanReady
     from sale_tui.jobs import infer_kind
     from sale_tui.pipeline import Escalated, JobPipeline, JobRequest, PatchReady, TestsRan
     from sale_tui.repo import open_repo
     from sale_tui.runner import build_runner
     from sale_tui.sandboxes import status
+    from sale_tui.sessions import pick_session, session_base
 
     require_job(job)
     check_auction_mode(auction)
@@ -98,6 +129,10 @@ def do_command(
     if kind not in ("coding", "research"):
         raise UsageError(f"unknown job kind '{kind}'", fix="use --kind coding or research")
     root = Path(open_repo(repo.resolve()).working_dir)
+    if approve_plan and (as_json or not sys.stdin.isatty()):
+        raise UsageError(
+            "--approve-plan asks on the terminal", fix="run it in a terminal, without --json"
+        )
     sandbox = status()
     if not sandbox.get("daemon") or not sandbox.get("built"):
         from sale_tui.errors import SandboxError
@@ -106,20 +141,31 @@ def do_command(
             "the sandbox is not ready (Docker down or image not built)",
             fix="sale-tui sandbox status",
         )
-    request = JobRequest.for_repo(
-        job,
-        kind,  # type: ignore[arg-type]
-        root,
-        with_uncommitted=choose_snapshot_mode(root, with_uncommitted),
-        budget_usd=budget,
-        max_steps=max_steps,
-        escalate=escalate,
-        auction_mode=auction,
-    )
     names = [n.strip() for n in agents.split(",") if n.strip()] if agents else None
     announce_repo_config(root)
     runner = build_runner(names, root)
     require_job(job, runner.agents)
+    session_id, earlier, _ = pick_session(
+        runner.memory, root, resume=session, continue_last=continue_session, title=job
+    )
+    base = session_base(root, earlier)
+    request = JobRequest.for_repo(
+        job,
+        kind,  # type: ignore[arg-type]
+        root,
+        # the user decides about uncommitted changes only when the base is HEAD as it stands
+        with_uncommitted=base.with_uncommitted is None
+        and choose_snapshot_mode(root, with_uncommitted),
+        budget_usd=budget,
+        max_steps=max_steps,
+        escalate=escalate,
+        auction_mode=auction,
+        session_id=session_id,
+        session_jobs=earlier,
+        approve_plan=runner.settings.auction.approve_plan if approve_plan is None else approve_plan,
+    )
+    started = JobStarted(session_id, len(earlier) + 1, request.base, request.instruction_files)
+    _emit(as_json, "JobStarted", job_started_line(started), **dataclasses.asdict(started))
     pipeline = JobPipeline(runner, request)
     events = pipeline.run()
     # The auction part prints as `sale-tui auction` does; stream_auction stops at its end.
@@ -128,12 +174,26 @@ def do_command(
         sys.exit(1)
     with closing(events):
         for event in events:
-            if isinstance(event, StepRan | AgentStopped | TestsRan | Escalated):
+            if isinstance(event, PlanReady):
+                pipeline.decide_plan(_ask_about_plan(event))
+            elif isinstance(event, StepRan | AgentStopped | TestsRan | Escalated):
                 line = job_event_line(event)
                 _emit(as_json, type(event).__name__, line, **dataclasses.asdict(event))
             elif isinstance(event, PatchReady):
                 _review(pipeline, apply, yes, as_json, allow_protected)
     _finish(pipeline, as_json)
+
+
+def _ask_about_plan(event: PlanReady) -> str | None:
+    """The winning plan on the terminal: approve it (its text), edit it in $EDITOR (the new
+    text) or reject it (None)."""
+    out.print(f"\n[bold]plan by {safe(event.agent)}[/] (waits for your word)\n{safe(event.plan)}")
+    answer = str(ask("Run this plan? [a]pprove, [e]dit, [r]eject", default="a"))
+    choice = answer.strip().lower()[:1]
+    if choice == "e":
+        edited = click.edit(event.plan)  # $EDITOR; None when closed without saving
+        return event.plan if edited is None else edited
+    return event.plan if choice in ("a", "y", "") else None
 
 
 def _review(
@@ -163,7 +223,7 @@ def _review(
         return
     if not as_json:
         print_patch(pipeline.patch)
-    mode = _choose_apply(apply, yes)
+    mode = _choose_apply(apply, yes, not pipeline.request.snapshot.of_head)
     if mode in ("worktree", "branch"):
         asking = apply == "ask" and not yes and sys.stdin.isatty()
         patch, allowed = consent_to_protected(
@@ -190,6 +250,8 @@ def _finish(pipeline: JobPipeline, as_json: bool) -> None:
         f"execution ${done.execution_cost_usd:.7f} ({done.execution_tokens} tokens) · "
         + " + ".join(f"{s:.0f} s {phase}" for phase, s in done.seconds.items())
         + (f" · applied to {done.applied}" if done.applied else "")
+        + (" · plan rejected: nothing ran" if done.plan_status == "rejected" else "")
+        + (f" · session {done.session_id} (`do --continue` follows up)" if done.session_id else "")
         + (f"\n{changed_tests_warning(done.changed_tests)}" if done.changed_tests else ""),
         **dataclasses.asdict(done),
     )

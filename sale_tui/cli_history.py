@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sale_tui.cli_common import JsonFlag, load_cli_settings, out
+from sale_tui.cli_sessions import execution_line, show_session
 from sale_tui.errors import UsageError
 from sale_tui.render import auction_tokens_line
 
@@ -31,35 +32,93 @@ def history_command(
     status: Annotated[str | None, typer.Option(help="won, failed, interrupted or running.")] = None,
     search: Annotated[str | None, typer.Option(help="Words the job text contains.")] = None,
     outcome: Annotated[
-        str | None, typer.Option(help="The work's outcome: success, failure or interrupted.")
+        str | None,
+        typer.Option(help="The work's outcome: success, failure, rejected, undone or interrupted."),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only auctions from this date on (YYYY-MM-DD, UTC).")
     ] = None,
+    session: Annotated[str | None, typer.Option(help="Only this session's jobs.")] = None,
+    sessions: Annotated[
+        bool, typer.Option("--sessions", help="List sessions instead: id, jobs, first request.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """List past auctions, newest first: job, winner, outcome, tokens and $ of the auction."""
-    rows = _memory().auctions(
-        limit, agent=agent, status=status, outcome=outcome, text=search, since=since
+    """List past auctions, newest first, grouped by session: job, winner, outcome, $ of the
+    auction. ``--sessions`` lists the sessions (``sale-tui show ID`` shows one whole)."""
+    memory = _memory()
+    if sessions:
+        _list_sessions(memory, limit, as_json)
+        return
+    found = memory.session(session) if session else None
+    if session and found is None:
+        raise UsageError(f"no session '{session}'", fix="`sale-tui history --sessions` lists them")
+    rows = memory.auctions(
+        limit,
+        agent=agent,
+        status=status,
+        outcome=outcome,
+        text=search,
+        since=since,
+        session=found["id"] if found else None,
     )
     if as_json:
         print(json.dumps(rows, default=str, indent=2))
         return
-    table = Table(title="Past auctions (sale-tui show ID for the bids)", box=box.SIMPLE_HEAD)
+    table = Table(
+        title="Past auctions by session (sale-tui show ID: an auction, or a whole session)",
+        box=box.SIMPLE_HEAD,
+    )
     table.add_column("id", no_wrap=True, min_width=6)
     table.add_column("when", no_wrap=True, min_width=11)
     table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=18)
     table.add_column("winner", no_wrap=True, min_width=9)
-    table.add_column("status", no_wrap=True, min_width=9)
+    table.add_column("outcome", no_wrap=True, min_width=9)
     table.add_column("$ auction", justify="right", no_wrap=True, min_width=9)
+    for group in _by_session(rows):
+        first = group[0]
+        title = f"session {first['session_id']}" if first["session_id"] else "no session"
+        table.add_row(Text(title, style="bold"), end_section=False)
+        for index, row in enumerate(group):
+            table.add_row(
+                row["id"][:6],
+                (row["started_at"] or "")[5:16].replace("T", " "),
+                Text((row["job"] or "")[:40]),  # Text: a job's own brackets are not markup
+                Text(row["winner"] or "—"),
+                row["outcome"] or row["status"],
+                f"{row['auction_usd']:.6f}",
+                end_section=index == len(group) - 1,
+            )
+    out.print(table)
+
+
+def _by_session(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Newest session first (the order of ``rows``), each session's jobs oldest first (a
+    conversation reads down); jobs recorded before sessions existed make one group."""
+    groups: dict[str | None, list[dict[str, Any]]] = {}
     for row in rows:
+        groups.setdefault(row.get("session_id"), []).append(row)
+    return [list(reversed(group)) for group in groups.values()]
+
+
+def _list_sessions(memory: AuctionMemory, limit: int, as_json: bool) -> None:
+    found = memory.sessions(limit=limit)
+    if as_json:
+        print(json.dumps(found, default=str, indent=2))
+        return
+    table = Table(
+        title="Sessions (sale-tui --resume ID, or do --session ID, follows one up)",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("id", "last job", "jobs", "first request", "repo"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=40)
+    for row in found:
         table.add_row(
-            row["id"][:6],
-            (row["started_at"] or "")[5:16].replace("T", " "),
-            Text((row["job"] or "")[:40]),  # Text: a job's own brackets are not markup
-            Text(row["winner"] or "—"),
-            row["outcome"] or row["status"],
-            f"{row['auction_usd']:.6f}",
+            row["id"],
+            (row["last_at"] or "")[5:16].replace("T", " "),
+            str(row["jobs"]),
+            Text(row["title"] or ""),
+            Text(row["repo"] or ""),
         )
     out.print(table)
 
@@ -76,8 +135,13 @@ def show_command(
     memory = _memory()
     row = memory.auction(auction_id)
     if row is None:
+        session = memory.session(auction_id)
+        if session is not None:
+            show_session(memory, session, as_json)
+            return
         raise UsageError(
-            f"no single auction matches '{auction_id}'", fix="use an id from `sale-tui history`"
+            f"no single auction or session matches '{auction_id}'",
+            fix="use an id from `sale-tui history` (or `history --sessions`)",
         )
     bids = memory.scored_bids(row["id"])
     if as_json:
@@ -85,6 +149,8 @@ def show_command(
         return
     out.print(f"[bold]{row['kind']} job[/] {safe(row['job'])}")
     out.print(f"auction {row['id']} · {row['status']} · started {row['started_at']}")
+    if row.get("session_id"):
+        out.print(f"session {row['session_id']} (sale-tui show {row['session_id']}: all of it)")
     jurors = json.loads(row["agents"] or "[]")
     winner = next(
         (
@@ -104,25 +170,21 @@ def show_command(
     if winner is not None:
         out.print("\n[bold]winning plan[/]")
         out.print(winner.bid.text, markup=False)
+    if row.get("plan_status"):
+        out.print(f"\n[bold]plan {row['plan_status']} by the user[/]")
+        if row.get("approved_plan"):
+            out.print(row["approved_plan"], markup=False)
+    for execution in memory.executions(row["id"]):
+        out.print(execution_line(execution))
+    if row.get("context"):
+        out.print("\n[bold]context the prompts carried[/] (besides the repo summary)")
+        out.print(row["context"], markup=False)
 
 
 def undo_command(
     repo: Annotated[Path, typer.Option(help="The git repository.")] = Path(),
 ) -> None:
     """Revert the last job applied to this repo and record that as negative feedback."""
-    from sale_tui.repo import Applied, open_repo, undo
+    from sale_tui.undoing import undo_last
 
-    root = str(Path(open_repo(repo.resolve()).working_dir))
-    memory = _memory()
-    last = memory.last_application(root)
-    if last is None:
-        raise UsageError(f"no applied job to undo in {root}", fix="see `sale-tui history`")
-    applied = Applied(last["mode"], last["head_before"], last["branch"], last["commit_sha"])
-    undo(Path(root), last["patch"], applied)
-    memory.mark_undone(last["id"], last["auction_id"])
-    where = (
-        f"branch {applied.branch} deleted"
-        if applied.mode == "branch"
-        else ("working tree restored")
-    )
-    out.print(f"undone: auction {last['auction_id']} ({where}); recorded as negative feedback")
+    out.print(undo_last(_memory(), repo))

@@ -109,6 +109,8 @@ class AuctionConfig(_Section):
     """How many similar past jobs with a known outcome make an agent's track record."""
     track_floor: float = Field(default=0.0, ge=-1, le=1)
     """The least cosine similarity a past job needs to count in a track record."""
+    approve_plan: bool = False
+    """Wait for the user's word (approve, edit, reject) on the winning plan before it runs."""
 
 
 class MemoryConfig(_Section):

@@ -9,6 +9,27 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class JobStarted:
+    """Said before the auction: the session, the job's place in it, and where its sandbox
+    starts from (so the user always sees the base)."""
+
+    session_id: str | None
+    number: int
+    """1 for a session's first job."""
+    base: str
+    instruction_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanReady:
+    """The auction is over and the job waits for the user's word on the winner's plan
+    (``JobPipeline.decide_plan``): approve, edit or reject; nothing ran yet."""
+
+    agent: str
+    plan: str
+
+
+@dataclass(frozen=True)
 class TestsRan:
     __test__ = False  # not a pytest test class, despite the name
 
@@ -54,6 +75,9 @@ class JobFinished:
     """Wall time per phase: auction, execution, tests."""
     changed_tests: tuple[str, ...] = ()
     """Protected test files the work changed (then ``success`` is False)."""
+    session_id: str | None = None
+    plan_status: str | None = None
+    """``approved``, ``edited`` or ``rejected`` when the plan waited for the user."""
 
 
-__all__ = ["Escalated", "JobFinished", "PatchReady", "TestsRan"]
+__all__ = ["Escalated", "JobFinished", "JobStarted", "PatchReady", "PlanReady", "TestsRan"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sale_tui import repo_files
 from sale_tui.errors import UsageError
@@ -49,6 +50,12 @@ def job_problem(text: str, largest_context: int | None = None) -> UsageError | N
             fix=fix + ", or add an agent with a larger context",
         )
     return None
+
+
+def job_problem_for(text: str, agents: Iterable[Any]) -> UsageError | None:
+    """``job_problem`` against the context windows of these auction agents (the runner's)."""
+    windows = [getattr(getattr(a.model, "agent", None), "context", None) for a in agents]
+    return job_problem(text, max((w for w in windows if w), default=None))
 
 
 def infer_kind(job: str) -> str:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Collection, Generator
 from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, TypeAlias
 
 from sale_tui.agents import AgentEvent, AgentLimits, AgentStopped, run_agent, task_for_agent
@@ -24,14 +23,15 @@ from sale_tui.auction import Job
 from sale_tui.auction.events import AuctionEvent, ScoredBid, WinnerChosen
 from sale_tui.auction.scoring import escalation_agents, rank_key
 from sale_tui.errors import RepoError, SandboxError
-from sale_tui.job_events import Escalated, JobFinished, PatchReady, TestsRan
-from sale_tui.jobs import detect_test_command, is_about_tests, protected_tests, tests_written
-from sale_tui.repo import Snapshot, apply_patch, patch_paths, snapshot, summarize
+from sale_tui.job_events import Escalated, JobFinished, PatchReady, PlanReady, TestsRan
+from sale_tui.job_request import JobRequest
+from sale_tui.jobs import is_about_tests, tests_written
+from sale_tui.repo import apply_patch, patch_paths
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace, prune
 from sale_tui.sandboxes.environment import SandboxEnvironment
 
-JobEvent: TypeAlias = AuctionEvent | AgentEvent | TestsRan | PatchReady | Escalated
+JobEvent: TypeAlias = AuctionEvent | AgentEvent | PlanReady | TestsRan | PatchReady | Escalated
 
 
 def escalation_order(final: WinnerChosen, tries: int) -> list[ScoredBid]:
@@ -44,55 +44,6 @@ def escalation_order(final: WinnerChosen, tries: int) -> list[ScoredBid]:
     prices[final.winner.agent] = final.winner.bid.price
     escalating = escalation_agents(final.winner.agent, prices, tries)
     return [final.winner, *(best[agent] for agent in escalating)]
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    text: str
-    kind: Literal["coding", "research"]
-    root: Path
-    snapshot: Snapshot
-    repo_summary: str
-    test_command: str | None = None
-    budget_usd: float | None = None
-    max_steps: int = 20
-    escalate: int = 0
-    """When the work fails, hand the job to up to this many further bids, in score order."""
-    read_only: tuple[str, ...] = ()
-    """The job's tests: read-only to the agent, and a patch that changes them never succeeds."""
-    auction_mode: str | None = None
-    """``auto``, ``always`` or ``never`` (``do --auction``); None: ``auction.mode``."""
-
-    @classmethod
-    def for_repo(
-        cls,
-        text: str,
-        kind: Literal["coding", "research"],
-        root: Path,
-        *,
-        with_uncommitted: bool,
-        budget_usd: float | None = None,
-        max_steps: int = 20,
-        escalate: int = 0,
-        auction_mode: str | None = None,
-    ) -> JobRequest:
-        """The job as both front ends build it: the repo's snapshot, its summary and, for
-        coding, its test command and the test files that are read-only."""
-        code = snapshot(root, with_uncommitted=with_uncommitted)
-        coding = kind == "coding"
-        return cls(
-            text,
-            kind,
-            root,
-            code,
-            summarize(root),
-            detect_test_command(root) if coding else None,
-            budget_usd,
-            max_steps,
-            escalate,
-            protected_tests(code.paths(), text) if coding else (),
-            auction_mode,
-        )
 
 
 @dataclass
@@ -110,6 +61,10 @@ class JobPipeline:
     applied: str | None = None
     attempts: list[str] = field(default_factory=list)
     """The agents that executed, in order."""
+    plan_status: str | None = None
+    """The user's word on the plan (``decide_plan``): approved, edited or rejected."""
+    approved_plan: str | None = None
+    """The plan every attempt follows once the user approved (or edited) it."""
     execution_cost_usd: float = 0.0
     execution_tokens: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -153,7 +108,7 @@ class JobPipeline:
         self.runner.memory.reconcile()
         with contextlib.suppress(SandboxError):  # no Docker: the sandbox says so when needed
             prune(this_host_only=True)
-        job = Job(request.text, request.kind, request.repo_summary)
+        job = Job(request.text, request.kind, request.repo_summary, request.context)
         auction = self.runner.run(
             job,
             budget_usd=request.budget_usd,
@@ -161,6 +116,7 @@ class JobPipeline:
             commit=request.snapshot.head,
             escalate=request.escalate > 0,
             mode=request.auction_mode,
+            session_id=request.session_id,
         )
         with closing(auction):  # closing this generator closes the auction too
             for event in auction:
@@ -171,6 +127,12 @@ class JobPipeline:
         final = self.winner_event
         if final is None:
             return
+        if request.approve_plan:
+            yield PlanReady(final.winner.agent, final.winner.bid.text)  # decide_plan, meanwhile
+            if self.plan_status in (None, "rejected"):
+                self.plan_status = "rejected"  # no word from the front end: nothing runs
+                self.runner.memory.record_plan(self.auction_id, "rejected")
+                return
         # The winner first; when its work fails, a pricier agent (escalation), the largest last.
         for attempt, scored in enumerate(escalation_order(final, request.escalate)):
             if attempt:
@@ -181,6 +143,22 @@ class JobPipeline:
             if self.success:
                 break
         yield PatchReady(self.patch, self.attempts[-1])
+
+    def decide_plan(self, plan: str | None) -> None:
+        """The user's word on the winning plan, while the job waits at ``PlanReady``: None
+        rejects it (nothing runs); the plan's text approves it; another text is the edited
+        plan, which every attempt then follows (the memory keeps both)."""
+        final = self.winner_event
+        assert final is not None
+        original = final.winner.bid.text
+        if plan is None or not plan.strip():
+            self.plan_status, self.approved_plan = "rejected", None
+        elif plan.strip() == original.strip():
+            self.plan_status, self.approved_plan = "approved", original
+        else:
+            self.plan_status, self.approved_plan = "edited", plan.strip()
+        edited = self.approved_plan if self.plan_status == "edited" else None
+        self.runner.memory.record_plan(self.auction_id, self.plan_status, edited)
 
     def _verify(self, box: SandboxLimits) -> TestsRan:
         """The job's tests on a fresh container that holds the snapshot plus the patch and
@@ -239,11 +217,12 @@ class JobPipeline:
         task = task_for_agent(
             roster_entry,
             request.text,
-            scored.bid.text,
+            scored.bid.text if self.approved_plan is None else self.approved_plan,
             request.kind,
             request.test_command,
             request.repo_summary,
             request.read_only,
+            request.context,
         )
         settings = runner.settings
         box = SandboxLimits.from_config(settings.sandbox)
@@ -289,6 +268,8 @@ class JobPipeline:
             tests_passed=self.tests_passed,
             tokens=stopped.tokens,
             cost_usd=stopped.cost_usd,
+            summary=stopped.summary,
+            patch=self.patch,
             detail=(f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason)
             + (
                 f"; changed the job's tests: {', '.join(self.changed_tests)}"
@@ -353,4 +334,6 @@ class JobPipeline:
             execution_tokens=self.execution_tokens,
             seconds=dict(self.seconds),
             changed_tests=self.changed_tests,
+            session_id=self.request.session_id,
+            plan_status=self.plan_status,
         )

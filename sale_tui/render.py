@@ -29,6 +29,7 @@ from sale_tui.auction.events import (
     ScoredBid,
     WinnerChosen,
 )
+from sale_tui.job_events import JobStarted
 from sale_tui.untrusted_text import inert
 
 
@@ -171,6 +172,15 @@ def changed_tests_warning(paths: tuple[str, ...]) -> str:
         f"[red]⚠ the work changed the job's tests ({safe(', '.join(paths))}): "
         "not counted as a success[/]"
     )
+
+
+def job_started_line(event: JobStarted) -> str:
+    """``session 1a2b3c · job 2 · base: branch sale/… (job 1's work) · instructions: AGENTS.md``."""
+    parts = [f"[bold]session[/] {safe(event.session_id or '—')}", f"job {event.number}"]
+    parts.append(f"base: {safe(event.base)}")
+    if event.instruction_files:
+        parts.append(f"instructions: {safe(', '.join(event.instruction_files))}")
+    return " · ".join(parts)
 
 
 def job_event_line(event: object) -> str | None:

@@ -97,6 +97,9 @@ class Snapshot:
     tar: bytes
     files: int
     with_uncommitted: bool
+    of_head: bool = True
+    """False when taken at another commit (a session's branch): its work goes onto that
+    commit, never onto the working tree of another one."""
 
     def paths(self) -> list[str]:
         """The regular files in the snapshot, relative to the repo root."""
@@ -123,7 +126,7 @@ def snapshot(path: Path, *, with_uncommitted: bool = False, ref: str = "HEAD") -
             ["git", "archive", "--format=tar", head], cwd=root, capture_output=True, check=True
         ).stdout
         count = len(repo.git.ls_tree("-r", "--name-only", head).splitlines())
-        return Snapshot(root, head, data, count, False)
+        return Snapshot(root, head, data, count, False, of_head=ref == "HEAD")
     names = repo.git.ls_files("-z", "--cached", "--others", "--exclude-standard").split("\0")
     buffer = io.BytesIO()
     count = 0
@@ -227,7 +230,14 @@ def apply_patch(
             fix=f"read them, then allow each by name (--allow-protected {first}), "
             "or leave them out",
         )
-    head = repo.head.commit.hexsha
+    if mode == "worktree" and not snap.of_head:
+        raise RepoError(
+            f"this job's work builds on commit {snap.head[:8]} (the session's branch), not on "
+            "your working tree, so nothing was applied",
+            fix="apply it to a branch, or check that branch out and run the job again",
+        )
+    # a snapshot of another commit (a session's branch) is applied onto that commit
+    head = repo.head.commit.hexsha if snap.of_head else snap.head
     moved = head != snap.head
     if mode == "worktree":
         check = _git(root, "apply", "--check", "--binary", "-", patch=patch)
@@ -265,6 +275,29 @@ def apply_patch(
         commit = made.stdout.decode().strip()
     _git(root, "branch", name, commit)
     return Applied("branch", head, branch=name, commit=commit)
+
+
+def where_head_is(path: Path) -> str:
+    """``master at 1a2b3c4d`` (or ``detached at …``): where a job starting now starts."""
+    repo = open_repo(path)
+    head = repo.head.commit.hexsha[:8]
+    return f"detached HEAD {head}" if repo.head.is_detached else f"{repo.active_branch} at {head}"
+
+
+def reaches(path: Path, commit: str) -> Literal["head", "apart", "missing"]:
+    """Where ``commit`` stands from HEAD: in its history (``head``: merged, or checked out),
+    elsewhere (``apart``: on its own branch), or gone (``missing``)."""
+    root = Path(open_repo(path).working_dir)
+    if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        return "missing"
+    ancestor = _git(root, "merge-base", "--is-ancestor", commit, "HEAD").returncode == 0
+    return "head" if ancestor else "apart"
+
+
+def in_worktree(path: Path, patch: bytes) -> bool:
+    """Whether the working tree still holds this applied patch (it reverses cleanly)."""
+    root = Path(open_repo(path).working_dir)
+    return _git(root, "apply", "-R", "--check", "--binary", "-", patch=patch).returncode == 0
 
 
 def undo(path: Path, patch: bytes, applied: Applied) -> None:

@@ -70,9 +70,11 @@ class AuctionRunner:
         commit: str = "",
         escalate: bool = True,
         mode: str | None = None,
+        session_id: str | None = None,
     ) -> Generator[AuctionEvent, None, None]:
         """``escalate``: whether failed work goes on to a pricier agent (routing from memory
-        may then try a cheap one first); ``mode``: ``auction.mode`` unless given."""
+        may then try a cheap one first); ``mode``: ``auction.mode`` unless given;
+        ``session_id``: the session the job belongs to."""
         config = self.settings.auction
         weights = weights_from(self.settings, self.memory)
         session_left = (
@@ -100,7 +102,9 @@ class AuctionRunner:
         )
         if not any(r.tried for r in records.values()):
             records = {}  # nothing known: no memory term, and the auction says nothing of it
-        job_id = self.memory.new_job(job.text, job.kind, repo, commit, vector)
+        job_id = self.memory.new_job(
+            job.text, job.kind, repo, commit, vector, session_id=session_id, context=job.context
+        )
         auction_id = self.memory.start_auction(
             job_id, [a.name for a in self.agents], weights, config.max_bid_tokens
         )

@@ -342,7 +342,12 @@ def test_every_auction_prompt_starts_with_the_same_block_so_a_cache_reuses_it() 
     ]
     events = run(agents, FixedMemory([PAIR]))
     shared = PromptLibrary().render(
-        "_auction_context", job=JOB.text, kind=JOB.kind, repo_summary="parse.py", max_tokens=128
+        "_auction_context",
+        job=JOB.text,
+        kind=JOB.kind,
+        repo_summary="parse.py",
+        context="",
+        max_tokens=128,
     )
     shared_words = len(shared.split())
     for agent in agents:

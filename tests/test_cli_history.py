@@ -72,3 +72,51 @@ def test_show_explains_one_auction_by_id_prefix(memory: AuctionMemory) -> None:
 def test_show_unknown_id_is_exit_2(memory: AuctionMemory) -> None:
     result = run_cli("show", "zzzz")
     assert result.returncode == 2 and "sale-tui history" in result.stderr
+
+
+def test_history_groups_jobs_by_session_and_show_prints_a_whole_session(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    from tests.sandbox_helpers import make_repo
+    from tests.test_sessions import record_job
+
+    repo = make_repo(tmp_path / "repo")
+    memory = AuctionMemory(isolated_home / "data" / "memory.db")
+    first = memory.new_session(str(repo), "Fix add()")
+    diff = b"diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n-a\n+b\n"
+    record_job(memory, repo, first, "Fix add()", verdict="rejected", patch=diff)
+    record_job(memory, repo, first, "Where is add?", kind="research", answer="calc.py:1")
+    second = memory.new_session(str(repo), "Rename it")
+    record_job(memory, repo, second, "Rename it", verdict="rejected")
+
+    rows = json.loads(run_cli("history", "--json").stdout)
+    assert [r["session_id"] for r in rows] == [second, first, first]
+    assert rows[-1]["outcome"] == "rejected"  # the user's verdict, not the tests' "success"
+    table = run_cli("history", env={"COLUMNS": "120"}).stdout
+    assert table.index(f"session {second}") < table.index(f"session {first}")
+    assert table.index("Fix add()") < table.index("Where is add?")  # a session reads down
+    only = json.loads(run_cli("history", "--json", "--session", first[:6]).stdout)
+    assert [r["job"] for r in only] == ["Where is add?", "Fix add()"]
+    listed = json.loads(run_cli("history", "--sessions", "--json").stdout)
+    assert [(s["id"], s["jobs"]) for s in listed] == [(second, 1), (first, 2)]
+
+    shown = run_cli("show", first, env={"COLUMNS": "120"})
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert "1. coding Fix add()" in text and "rejected by the user" in text
+    assert "2. research Where is add?" in text and "answer: calc.py:1" in text
+    assert "the next job starts from: master at" in text or "starts from: main at" in text
+    assert f"do --session {first}" in text
+    data = json.loads(run_cli("show", first, "--json").stdout)
+    assert [j["outcome"] for j in data["jobs"]] == ["rejected", "accepted"]
+    missing = run_cli("show", "zzzz")
+    assert missing.returncode == 2 and "history --sessions" in missing.stderr
+
+
+def test_resume_without_an_id_asks_for_one() -> None:
+    from sale_tui.cli import PICK, _resume_without_id
+
+    assert _resume_without_id(["--resume"]) == [f"--resume={PICK}"]
+    assert _resume_without_id(["-r", "--repo", "x"]) == [f"--resume={PICK}", "--repo", "x"]
+    assert _resume_without_id(["--resume", "abc"]) == ["--resume", "abc"]
+    assert _resume_without_id(["do", "--", "-r"]) == ["do", "--", "-r"]

@@ -150,6 +150,27 @@ def test_ctrl_c_during_execution_leaves_no_container_and_an_unchanged_repo(
     assert execution == ("interrupted",)
 
 
+def test_do_continue_adds_a_follow_up_that_is_told_of_the_first_job(
+    home: Path, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    common = ("--repo", str(repo), "--json", "--apply", "no", "--max-steps", "1", "--escalate", "0")
+    first = run_cli("do", "Fix add() in calc.py", *common)
+    second = run_cli("do", "--continue", "Also add subtract() to calc.py", *common)
+    starts = []
+    for result in (first, second):
+        assert result.returncode in (0, 1), result.stderr
+        events = [json.loads(line) for line in result.stdout.splitlines()]
+        starts.append(next(e for e in events if e["event"] == "JobStarted"))
+    assert [s["number"] for s in starts] == [1, 2]
+    assert starts[0]["session_id"] == starts[1]["session_id"]
+    assert starts[1]["base"].split(" at ")[0] in ("master", "main")  # job 1 was not applied
+    db = open_database(home / "data" / "memory.db")
+    rows = db.execute("SELECT session_id, context FROM jobs ORDER BY created_at").fetchall()
+    assert {row[0] for row in rows} == {starts[0]["session_id"]}
+    assert '1. "Fix add() in calc.py" (coding)' in rows[1][1]  # what job 2's prompts carried
+
+
 def test_do_refuses_a_dirty_tree_without_a_choice(home: Path, tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     (repo / "calc.py").write_text("changed\n")

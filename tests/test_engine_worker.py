@@ -378,6 +378,8 @@ def test_ctrl_c_in_do_during_a_held_model_call_exits_within_seconds(
         env={**os.environ, "SALE_TUI_CACHE_DIR": str(with_smollm)},
     )
     assert process.stdout is not None
+    started = json.loads(process.stdout.readline())  # the session and the base, then the auction
+    assert started["event"] == "JobStarted"
     first = json.loads(process.stdout.readline())
     assert first["event"] == "AuctionStarted"
     deadline = time.monotonic() + 60

@@ -12,6 +12,7 @@ SAMPLE = {
     "job": "JOB-TEXT",
     "kind": "coding",
     "repo_summary": "REPO-SUMMARY",
+    "context": "SESSION-AND-INSTRUCTIONS",
     "max_tokens": 128,
     "plan": "PLAN-TEXT",
     "test_command": "TEST-COMMAND",
@@ -64,8 +65,22 @@ def test_missing_role_and_bad_syntax_are_config_errors(tmp_path: Path) -> None:
 def test_execution_prompts_describe_the_action_format_the_loop_expects(role: str) -> None:
     library = PromptLibrary()
     common = {k: SAMPLE[k] for k in ("job", "plan", "test_command", "repo_summary")}
-    common |= {"edit_format": "diff", "read_only": ""}  # the loop passes these to both roles
+    common |= {"edit_format": "diff", "read_only": "", "context": ""}  # the loop passes these
     text_format = library.render(role, **common, native_tools=False)
     native = library.render(role, **common, native_tools=True)
     assert "ACTION: finish" in text_format
     assert "ACTION:" not in native and "tool call" in native
+
+
+def test_the_context_is_a_paragraph_of_its_own_and_absent_when_empty() -> None:
+    """The project instructions and the session come as one paragraph; without them (no
+    instructions, a session's first job) the prompt is what it was before they existed, so
+    prompt caches and every measured token count stay valid."""
+    library = PromptLibrary()
+    roles = [r for r in library.roles() if "context" in library.declared_variables(r)]
+    assert {"bid", "refine", "execute_coding", "execute_research", "execute_draft"} <= set(roles)
+    for role in roles:
+        values = {name: SAMPLE[name] for name in library.declared_variables(role)}
+        with_context = library.render(role, **values)
+        empty = library.render(role, **{**values, "context": ""})
+        assert with_context.replace("SESSION-AND-INSTRUCTIONS\n\n", "") == empty, role

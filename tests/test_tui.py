@@ -20,7 +20,7 @@ from sale_tui.tui.history_pane import AuctionScreen
 from sale_tui.tui.services import RepoStatus, SandboxStatus
 from tests.auction_helpers import bidder, role_of
 from tests.sandbox_helpers import git, make_repo, tree_state
-from tests.tui_helpers import ready, services_for, type_job, wait_until
+from tests.tui_helpers import ready, services_for, text_of, type_job, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("with_minilm")]
 
@@ -30,10 +30,6 @@ FIX_BOTH = (
     "ACTION: edit doomed.txt\n<<<<<<< SEARCH\ndelete me\n=======\nkeep me\n>>>>>>> REPLACE",
     "ACTION: finish fixed add() and touched doomed.txt",
 )
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
 
 
 def log_text(log: RichLog) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from sale_tui.auction import AuctionAgent
 from sale_tui.config import Settings
@@ -70,3 +71,10 @@ async def type_job(pilot: Pilot[None], text: str) -> None:
     area.focus()
     area.load_text(text)  # type: ignore[attr-defined]
     await pilot.pause()
+
+
+def text_of(widget: Static) -> str:
+    """A widget's text as the user reads it; a highlighted diff (rich ``Syntax``) as its code,
+    not the object's repr."""
+    code = getattr(widget.content, "code", None)
+    return code if isinstance(code, str) else str(widget.render())

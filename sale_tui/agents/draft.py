@@ -52,7 +52,9 @@ def draft_messages(
     """One user message: the job and what it needs from the first turn, then what is asked."""
     if task.kind == "research":
         files = "\n\n".join(text for shown, text in first.parts if shown is not None)
-        text = prompts.render("execute_answer_draft", question=task.job, files=files)
+        text = prompts.render(
+            "execute_answer_draft", question=task.job, files=files, context=task.context
+        )
         return [{"role": "user", "content": text}]
     assert path is not None  # drafts_first: a coding draft has its file
     tests = tuple(normal_path(p) for p in task.read_only)
@@ -62,7 +64,13 @@ def draft_messages(
     )
     language = _LANGUAGES.get(posixpath.splitext(path)[1], "")
     text = prompts.render(
-        "execute_draft", job=task.job, plan=task.plan, files=files, path=path, language=language
+        "execute_draft",
+        job=task.job,
+        plan=task.plan,
+        files=files,
+        path=path,
+        language=language,
+        context=task.context,
     )
     return [{"role": "user", "content": text}]
 

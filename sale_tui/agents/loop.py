@@ -195,6 +195,7 @@ def run_agent(
         plan=task.plan,
         test_command=task.test_command or "",
         repo_summary=task.repo_summary,
+        context=task.context,
         native_tools=native_tools,
         edit_format=task.edit_format,
         read_only=_read_only_line(read_only),

@@ -40,6 +40,8 @@ class AgentTask:
     drafts: int = 1
     """Candidate drafts a coding job may get (``draft_first``, tests failing before): while
     one leaves the tests failing, the next is sampled afresh from the same prompt."""
+    context: str = ""
+    """Project instructions and the session so far (``sessions.job_context``)."""
 
 
 def task_for_agent(
@@ -50,6 +52,7 @@ def task_for_agent(
     test_command: str | None,
     repo_summary: str,
     read_only: tuple[str, ...] = (),
+    context: str = "",
 ) -> AgentTask:
     """The task as this agent does it best. ``roster_entry``: the ``roster.Agent`` behind the
     model (``LiteLLMModel.agent``), or None for a model outside the roster (tests). An empty
@@ -65,4 +68,5 @@ def task_for_agent(
         bool(getattr(roster_entry, "stop_when_tests_pass", False)),
         bool(getattr(roster_entry, "draft_first", False)),
         int(getattr(roster_entry, "drafts", 1)),
+        context,
     )

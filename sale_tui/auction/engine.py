@@ -69,6 +69,8 @@ class Job:
     text: str
     kind: str = "coding"
     repo_summary: str = ""
+    context: str = ""
+    """Project instructions and the session so far (``sessions.job_context``)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class _Auction:
             job=self.job.text,
             kind=self.job.kind,
             repo_summary=self.job.repo_summary,
+            context=self.job.context,
             max_tokens=self.settings.max_bid_tokens,
             **variables,
         )

@@ -198,12 +198,38 @@ def m005_track_records(db: sqlite_utils.Database) -> None:
             db.table("bids").add_column(name, kind)
 
 
+def m006_sessions(db: sqlite_utils.Database) -> None:
+    """Sessions: threads of jobs on one repo (``jobs.session_id``; a job recorded before has
+    none). With them what a later job of the session is shown: the context its prompts got
+    (``jobs.context``: project instructions, the session so far), the agent's own summary or
+    answer and its patch on each execution, and the plan the user approved or edited
+    (``auctions.plan_status``: approved, edited or rejected; ``approved_plan``: the text run)."""
+    db.table("sessions").create(
+        {"id": str, "repo": str, "created_at": str, "title": str},
+        pk="id",
+        if_not_exists=True,
+    )
+    db.table("sessions").create_index(["repo"], if_not_exists=True)
+    additions = {
+        "jobs": (("session_id", str), ("context", str)),
+        "executions": (("summary", str), ("patch", bytes)),
+        "auctions": (("plan_status", str), ("approved_plan", str)),
+    }
+    for table, columns in additions.items():
+        present = db.table(table).columns_dict
+        for name, kind in columns:
+            if name not in present:
+                db.table(table).add_column(name, kind)
+    db.table("jobs").create_index(["session_id"], if_not_exists=True)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_applications,
     m003_job_commit,
     m004_token_split,
     m005_track_records,
+    m006_sessions,
 ]
 
 
@@ -264,5 +290,6 @@ def open_database(path: Path) -> sqlite_utils.Database:
     except sqlite3.DatabaseError as exc:
         raise SaleError(
             f"cannot open the auction memory {path}: {exc}",
-            fix="check the file, or point SALE_TUI_HOME elsewhere",
+            fix="move the file aside (sale-tui starts a new one) or restore it from a backup; "
+            "or point SALE_TUI_HOME elsewhere",
         ) from exc

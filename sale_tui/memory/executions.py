@@ -9,6 +9,9 @@ import sqlite_utils
 
 from sale_tui.memory.db import now
 
+PATCH_LIMIT_BYTES = 200_000
+"""A bigger diff is kept cut (the applied patch is kept whole, in ``applications``)."""
+
 
 class ExecutionRecords:
     db: sqlite_utils.Database
@@ -32,8 +35,11 @@ class ExecutionRecords:
         tokens: int = 0,
         cost_usd: float = 0.0,
         detail: str = "",
+        summary: str = "",
+        patch: bytes | None = None,
     ) -> int:
-        """How an execution ended: fills in its ``running`` row, or adds one."""
+        """How an execution ended: fills in its ``running`` row, or adds one. ``summary``: the
+        agent's own (its answer, for research); ``patch``: the work's diff."""
         table = self.db.table("executions")
         values = {
             "finished_at": now(),
@@ -42,6 +48,8 @@ class ExecutionRecords:
             "tokens": tokens,
             "cost_usd": cost_usd,
             "detail": detail,
+            "summary": summary,
+            "patch": patch[:PATCH_LIMIT_BYTES] if patch else None,
         }
         running = self.db.execute(
             "SELECT max(id) FROM executions WHERE auction_id = ? AND agent = ? "

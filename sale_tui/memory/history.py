@@ -33,15 +33,18 @@ class HistoryQueries:
         outcome: str | None = None,
         text: str | None = None,
         since: str | None = None,
+        session: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Past auctions, newest first, with their job and last outcome.
+        """Past auctions, newest first, with their job, session and last outcome (the user's
+        verdict when there is one: ``rejected``, ``undone``, else the execution's status).
 
         Filters (all optional): the winner, the auction's status, the last execution's outcome,
-        words in the job text, and an ISO date or time the auction started at or after.
+        words in the job text, an ISO date or time the auction started at or after, and the
+        session.
         """
         outcome_sql = (
-            "(SELECT e.status FROM executions e WHERE e.auction_id = a.id "
-            "ORDER BY e.id DESC LIMIT 1)"
+            "(SELECT coalesce(nullif(e.verdict, 'accepted'), e.status) FROM executions e "
+            "WHERE e.auction_id = a.id ORDER BY e.id DESC LIMIT 1)"
         )
         where, params = [], []
         if agent:
@@ -60,12 +63,16 @@ class HistoryQueries:
         if since:
             where.append("a.started_at >= ?")
             params.append(since)
+        if session:
+            where.append("j.session_id = ?")
+            params.append(session)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         return [
             dict(row)
             for row in self.db.query(
                 f"SELECT a.*, {TOTALS}, j.text AS job, j.kind AS kind, j.repo AS repo, "
-                f"{outcome_sql} AS outcome, (SELECT coalesce(sum(e.cost_usd), 0) FROM executions e "
+                f"j.session_id AS session_id, {outcome_sql} AS outcome, "
+                "(SELECT coalesce(sum(e.cost_usd), 0) FROM executions e "
                 "WHERE e.auction_id = a.id) AS work_usd "
                 f"FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
                 "ORDER BY a.started_at DESC LIMIT ?",
@@ -116,7 +123,8 @@ class HistoryQueries:
         """One auction by id or unique id prefix."""
         rows = list(
             self.db.query(
-                f"SELECT a.*, {TOTALS}, j.text AS job, j.kind AS kind, j.repo AS repo "
+                f"SELECT a.*, {TOTALS}, j.text AS job, j.kind AS kind, j.repo AS repo, "
+                "j.session_id AS session_id, j.context AS context, j.commit_sha AS commit_sha "
                 "FROM auctions a JOIN jobs j ON j.id = a.job_id WHERE a.id LIKE ? LIMIT 2",
                 [auction_id + "%"],
             )

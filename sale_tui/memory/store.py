@@ -33,6 +33,7 @@ from sale_tui.memory.executions import ExecutionRecords
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
 from sale_tui.memory.pairs import PlanPairs
+from sale_tui.memory.sessions import SessionRecords
 from sale_tui.memory.track import TrackRecords
 from sale_tui.protocols import Usage
 
@@ -45,7 +46,9 @@ def new_id() -> str:
     return secrets.token_hex(6)
 
 
-class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords, PlanPairs):
+class AuctionMemory(
+    HistoryQueries, CostQueries, ExecutionRecords, TrackRecords, PlanPairs, SessionRecords
+):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
         self.db = open_database(self.path)
@@ -66,10 +69,18 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords,
 
     # -- writing -----------------------------------------------------------------------
     def new_job(
-        self, text: str, kind: str, repo: str = "", commit: str = "", vector: Any = None
+        self,
+        text: str,
+        kind: str,
+        repo: str = "",
+        commit: str = "",
+        vector: Any = None,
+        *,
+        session_id: str | None = None,
+        context: str = "",
     ) -> str:
         """Store a job and its embedding (``vector``: the text's, when the caller already
-        embedded it)."""
+        embedded it), in its session, with the context its prompts get besides the repo."""
         job_id = new_id()
         self.db.table("jobs").insert(
             {
@@ -79,6 +90,8 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords,
                 "kind": kind,
                 "repo": repo,
                 "commit_sha": commit,
+                "session_id": session_id,
+                "context": context,
             }
         )
         if vector is None:
@@ -252,6 +265,11 @@ class AuctionMemory(HistoryQueries, CostQueries, ExecutionRecords, TrackRecords,
                 )
             case _:
                 pass  # progress-only events (started, memory retrieved, skipped)
+
+    def record_plan(self, auction_id: str, status: str, plan: str | None = None) -> None:
+        """The user's word on the winning plan before it ran: ``approved``, ``edited`` (then
+        ``plan`` is what ran; the bid keeps the original) or ``rejected``."""
+        self.db.table("auctions").update(auction_id, {"plan_status": status, "approved_plan": plan})
 
     def mark_interrupted(self, auction_id: str, reason: str = "interrupted (Ctrl-C)") -> None:
         self.db.table("auctions").update(

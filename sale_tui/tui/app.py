@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,16 +16,18 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from sale_tui.errors import SaleError, StopRequested
+from sale_tui.errors import SaleError
 from sale_tui.render import safe
-from sale_tui.stopping import clear_stop, request_stop, stop_requested
+from sale_tui.stopping import clear_stop, request_stop
 from sale_tui.tui.auction_pane import AuctionPane
 from sale_tui.tui.costs_pane import CostsPane
 from sale_tui.tui.execution_pane import ExecutionPane
 from sale_tui.tui.help_screen import HelpScreen
 from sale_tui.tui.history_pane import HistoryPane
-from sale_tui.tui.job_pane import JobForm, JobPane
+from sale_tui.tui.job_pane import JobPane
+from sale_tui.tui.job_worker import JobWorker
 from sale_tui.tui.messages import JobEnded, JobEventPosted
+from sale_tui.tui.plan_screen import PlanScreen
 from sale_tui.tui.review_pane import ReviewPane
 from sale_tui.tui.services import RepoStatus, SandboxStatus, Services, default_services
 from sale_tui.untrusted_text import inert
@@ -51,16 +53,16 @@ FOCUS = {
     "history": "#auctions",
     "costs": "#costs-agents",
 }
-MAX_STEPS = 20
 
 
-class SaleApp(App[None]):
+class SaleApp(JobWorker, App[None]):
     TITLE = "sale-tui"
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         # not a priority binding: it then waits behind the keys typed before it (a paste)
         Binding("ctrl+r", "run_job", "Run job"),
+        Binding("ctrl+n", "new_session", "New session"),
         Binding("f8", "stop_job", "Stop", priority=True),
         Binding("ctrl+c", "interrupt", "Stop", show=False),
         Binding("ctrl+t", "toggle_theme", "Theme", priority=True),
@@ -71,9 +73,17 @@ class SaleApp(App[None]):
         ],
     ]
 
-    def __init__(self, services: Services | None = None, repo: Path | None = None) -> None:
+    def __init__(
+        self,
+        services: Services | None = None,
+        repo: Path | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        """``session_id``: the session to go on with (``--continue``, ``--resume``); None:
+        the first job starts a new one."""
         super().__init__()
         self.services = services or default_services((repo or Path()).resolve())
+        self.session_id = session_id
         self.repo: RepoStatus | None = None
         self.sandbox: SandboxStatus | None = None
         self.running = False
@@ -153,8 +163,12 @@ class SaleApp(App[None]):
                     timeout=20,
                     markup=False,
                 )
+            last_chosen: list[str] = []
             with self.using_memory() as memory:
                 self._show_on_job_tab("show_history", memory.past_requests())
+                if self.repo.root is not None:
+                    last_chosen = memory.last_agents(str(self.repo.root))
+                    self._show_on_job_tab("show_session", self._session_line(memory))
         except Exception as error:  # shown; the app stays usable
             self.report_from_worker(error, "checking the repo and the memory failed")
         try:
@@ -163,7 +177,8 @@ class SaleApp(App[None]):
             self.sandbox = SandboxStatus(False, f"Docker check failed: {error!r}")
         self._show_on_job_tab("show_sandbox", self.sandbox)
         try:
-            self._show_on_job_tab("show_roster", self.services.roster())
+            roster = self.services.roster()
+            self.call_from_thread(lambda: self.query_one(JobPane).show_roster(roster, last_chosen))
         except Exception as error:
             self.report_from_worker(error, "loading the roster failed")
 
@@ -173,6 +188,9 @@ class SaleApp(App[None]):
             self.push_screen(HelpScreen())
 
     def action_show_tab(self, tab: str) -> None:
+        if isinstance(self.screen, PlanScreen):
+            self.notify("The job waits for your word on the plan: run it or reject it first.")
+            return
         if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
             self.pop_screen()  # a detail window is open: close it first
         self.query_one(TabbedContent).active = tab
@@ -217,6 +235,40 @@ class SaleApp(App[None]):
         self.action_show_tab("auction")
         self.run_job(form, repo.root)
 
+    def action_new_session(self) -> None:
+        if self.running:
+            self.notify("A job is running; a new session starts after it.", severity="warning")
+            return
+        self.session_id = None
+        self.query_one(JobPane).show_session("session: new (the next job starts it)")
+        self.notify("New session: the next job starts from the repo as it is.")
+
+    def action_review(self, what: str) -> None:
+        """The Review tab's apply and reject, for the command palette."""
+        review = self.query_one(ReviewPane)
+        if what == "reject":
+            review.action_reject()
+        else:
+            review.action_apply("branch" if what == "branch" else "worktree")
+
+    def action_undo(self) -> None:
+        if self.running:
+            self.notify("A job is running; undo after it.", severity="warning")
+            return
+        self._undo()
+
+    @work(thread=True, group="undo")
+    def _undo(self) -> None:
+        from sale_tui.undoing import undo_last
+
+        try:
+            with self.using_memory() as memory:
+                done = undo_last(memory, self.services.repo)
+            self.call_from_thread(self.notify, done, title="Undo")
+            self.call_from_thread(self.refresh_repo)
+        except Exception as error:
+            self.report_from_worker(error, "undo failed")
+
     def action_stop_job(self) -> None:
         if not self.running:
             self.notify("No job is running.")
@@ -255,6 +307,22 @@ class SaleApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield SystemCommand("Run job", "Run the job typed on the Job tab", self.action_run_job)
         yield SystemCommand("Stop job", "Stop the running job", self.action_stop_job)
+        review = "the reviewed result (Review tab)"
+        yield SystemCommand(
+            "Apply to working tree", f"Apply {review}", lambda: self.action_review("worktree")
+        )
+        yield SystemCommand(
+            "Apply to branch",
+            f"Commit {review} on a new branch",
+            lambda: self.action_review("branch"),
+        )
+        yield SystemCommand("Reject", f"Reject {review}", lambda: self.action_review("reject"))
+        yield SystemCommand(
+            "Undo last applied job", "Revert the last job applied to this repo", self.action_undo
+        )
+        yield SystemCommand(
+            "New session", "The next job starts a new session (ctrl+n)", self.action_new_session
+        )
         for tab, (_, title) in TABS.items():
             yield SystemCommand(
                 f"Show {title}", f"Go to the {title} tab", lambda tab=tab: self.action_show_tab(tab)
@@ -263,58 +331,18 @@ class SaleApp(App[None]):
         yield SystemCommand("Help", "How a job flows, and every key", self.action_help)
         yield from super().get_system_commands(screen)
 
-    # -- the job, in a thread ---------------------------------------------------------------
-    def runner_for(self, agents: list[str] | None) -> AuctionRunner:
-        """One runner per agent set for the whole session: models stay loaded, and the
-        session budget counts across jobs."""
-        key = tuple(agents or ())
-        if key not in self.runners:
-            self.runners[key] = self.services.make_runner(agents)
-        return self.runners[key]
-
-    @work(thread=True, exclusive=True, group="job", exit_on_error=False)
-    def run_job(self, form: JobForm, root: Path) -> None:
-        from sale_tui.jobs import infer_kind
-        from sale_tui.pipeline import JobPipeline, JobRequest
-
-        pipeline = None
-        try:
-            runner = self.runner_for(form.agents)
-            kind = infer_kind(form.text) if form.kind == "auto" else form.kind
-            request = JobRequest.for_repo(
-                form.text,
-                kind,  # type: ignore[arg-type]
-                root,
-                with_uncommitted=form.with_uncommitted,
-                budget_usd=form.budget_usd,
-                max_steps=MAX_STEPS,
-                escalate=form.escalate,
-            )
-            pipeline = JobPipeline(runner, request)
-            events = pipeline.run()
-            # Closing the generator early (stop, quit) removes the container and records the
-            # auction or the execution as interrupted; an error inside it records a failure.
-            stopped = False
-            with closing(events):
-                for event in events:
-                    if stop_requested():  # a stop after the last event: no effect
-                        stopped = True
-                        break
-                    self.post_message(JobEventPosted(event))
-            self.post_message(JobEnded(pipeline, stopped=stopped))
-        except StopRequested:  # raised by the model call the stop cancelled
-            self.post_message(JobEnded(pipeline, stopped=True))
-        except SaleError as error:
-            self.post_message(JobEnded(pipeline, error=error.one_line()))
-        except Exception as error:  # the UI must survive; the memory has kept the record
-            self.post_message(JobEnded(pipeline, error=f"unexpected error: {error!r}"))
-
     def on_job_event_posted(self, message: JobEventPosted) -> None:
         from sale_tui.agents import StepRan
         from sale_tui.auction.events import AuctionFailed, WinnerChosen
-        from sale_tui.job_events import TestsRan
+        from sale_tui.job_events import JobStarted, TestsRan
 
         event = message.event
+        if isinstance(event, JobStarted):
+            self.query_one(ExecutionPane).show(event)
+            self.query_one(AuctionPane).waiting(
+                f"job {event.number} of session {event.session_id} · base: {event.base}"
+            )
+            return
         self.query_one(AuctionPane).show(event)
         self.query_one(ExecutionPane).show(event)
         tabs = self.query_one(TabbedContent)
@@ -330,29 +358,38 @@ class SaleApp(App[None]):
     def on_job_ended(self, message: JobEnded) -> None:
         self.running = False
         pipeline = message.pipeline
-        execution = self.query_one(ExecutionPane)
+        execution, review = self.query_one(ExecutionPane), self.query_one(ReviewPane)
         if message.error:
             execution.end(f"[red]error[/]: {safe(message.error)}")
+            review.nothing(f"[red]error[/]: {safe(message.error)} — nothing to review")
             self.notify(message.error, title="Job failed", severity="error", timeout=15)
         elif message.stopped:
             execution.end("stopped: nothing applied, the record is kept")
+            review.nothing("stopped: nothing to review, nothing applied")
         elif pipeline is not None and pipeline.stopped is not None:
             execution.end("done: review the result")
-            self.query_one(ReviewPane).load(pipeline)
+            review.load(pipeline)
             self.action_show_tab("review")
+        elif pipeline is not None and pipeline.plan_status == "rejected":
+            execution.end("plan rejected: nothing ran")
+            review.nothing("plan rejected: nothing ran")
         else:
             execution.end("no winner: nothing ran")
+            review.nothing("no winner: nothing ran")
+        self.refresh_repo()
         self.query_one(HistoryPane).reload()
         self.query_one(CostsPane).reload()
         if self.quit_after_job:
             self.exit()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "history":
+        if event.pane.id == "job" and self.repo is not None and not self.running:
+            self.refresh_repo()
+        elif event.pane.id == "history":
             self.query_one(HistoryPane).reload()
         elif event.pane.id == "costs":
             self.query_one(CostsPane).reload()
 
 
-def run_app(repo: Path) -> None:
-    SaleApp(repo=repo).run()
+def run_app(repo: Path, session_id: str | None = None) -> None:
+    SaleApp(repo=repo, session_id=session_id).run()

@@ -13,8 +13,8 @@ from textual.widgets import Button, RichLog, Static
 
 from sale_tui.agents import AgentStopped, StepRan
 from sale_tui.auction.events import WinnerChosen
-from sale_tui.job_events import Escalated, TestsRan
-from sale_tui.render import safe
+from sale_tui.job_events import Escalated, JobStarted, PlanReady, TestsRan
+from sale_tui.render import job_started_line, safe
 from sale_tui.untrusted_text import inert
 
 OBSERVATION_LINES = 12
@@ -75,6 +75,10 @@ class ExecutionPane(Vertical):
     def show(self, event: Any) -> None:
         log = self.query_one("#steps", RichLog)
         match event:
+            case JobStarted():
+                log.write(Text.from_markup(job_started_line(event)))
+            case PlanReady():
+                log.write(Text.from_markup("[yellow]waiting for your word on the plan[/]"))
             case WinnerChosen():
                 self.agent = event.winner.agent
                 self.started = time.monotonic()

@@ -20,9 +20,19 @@ sandbox on a snapshot of your repo (**Execution**); nothing touches your repo un
 diff on **Review**, file by file or hunk by hunk. When the work fails, a pricier agent tries
 (escalate; the largest last). Every auction is kept in the memory: **History**, **Costs**.
 
+Jobs typed one after another form a **session**: each follow-up sees the earlier requests, what
+they changed and their answers, and starts from their accepted work (the Job tab says from
+where). `sale-tui --continue` picks the latest session up again, `sale-tui --resume` any one.
+Tick **approve plan first** to read, edit or reject the winning plan before anything runs.
+The repo's `AGENTS.md` (or `CLAUDE.md`, `.sale-tui/instructions.md`) reaches every prompt.
+
 | key | what it does |
 |---|---|
 | ctrl+r | run the job typed on the Job tab |
+| ctrl+n | new session (the next job starts from the repo as it is) |
+| ctrl+s / esc on the plan | run the (edited) plan / reject it |
+| w / b / x on Review | apply to the working tree / apply to a branch / reject |
+| ctrl+p → Undo last applied job | revert the last applied job (`sale-tui undo`) |
 | F8 / ctrl+c | stop the running job (the sandbox is removed, the record kept) |
 | F2 … F7 | Job, Auction, Execution, Review, History, Costs |
 | ↑ / ↓ in the request | earlier requests |
@@ -34,8 +44,8 @@ diff on **Review**, file by file or hunk by hunk. When the work fails, a pricier
 | ctrl+q | quit (stops a running job first) |
 | esc | close this help or a detail window |
 
-The same jobs run without the UI: `sale-tui do "…"`; past auctions: `sale-tui history`,
-`sale-tui show ID`.
+The same jobs run without the UI: `sale-tui do "…"` (`do --continue "…"` follows up); past
+auctions by session: `sale-tui history`, `sale-tui show ID` (an auction or a whole session).
 """
 
 

@@ -4,9 +4,11 @@ its bids, jury scores, winner and reason, cost and what the work came to."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
     from sale_tui.auction.events import ScoredBid
 
 OUTCOMES = [("any outcome", ""), ("success", "success"), ("failure", "failure")]
-OUTCOMES += [("interrupted", "interrupted"), ("auction failed", "auction:failed")]
+OUTCOMES += [("rejected", "rejected"), ("undone", "undone"), ("interrupted", "interrupted")]
+OUTCOMES += [("auction failed", "auction:failed")]
 SINCE = [("any time", 0), ("today", 1), ("last 7 days", 7), ("last 30 days", 30)]
 ANY_AGENT = ""
 LIMIT = 500
@@ -44,6 +47,8 @@ class AuctionDetail:
     row: dict[str, Any]
     bids: list[ScoredBid]
     executions: list[dict[str, Any]]
+    application: dict[str, Any] | None = None
+    """Where the work went (``memory.application``), if it reached the repo."""
 
 
 class AuctionScreen(ModalScreen[None]):
@@ -85,6 +90,34 @@ class AuctionScreen(ModalScreen[None]):
                     )
                 if winner is not None:
                     yield Static(f"\n[bold]winning plan[/]\n{safe(winner.bid.text)}")
+                if row.get("plan_status"):
+                    edited = row.get("approved_plan")
+                    yield Static(
+                        f"\n[bold]plan {row['plan_status']} by the user[/]"
+                        + (f"\n{safe(edited)}" if edited else "")
+                    )
+                yield from self._result()
+
+    def _result(self) -> Iterator[Static]:
+        """What the work came to: the research answer, or where the diff went and the diff."""
+        row, executions = self.detail.row, self.detail.executions
+        last = executions[-1] if executions else None
+        if last is None:
+            return
+        if row.get("kind") == "research":
+            yield Static(f"\n[bold]answer[/]\n{safe(last.get('summary') or '(none)')}")
+            return
+        applied = self.detail.application
+        if applied is None:
+            where = f"not applied ({last.get('verdict') or 'no verdict'})"
+        elif applied.get("undone_at"):
+            where = f"applied to {applied['branch'] or 'the working tree'}, then undone"
+        else:
+            where = f"applied to {applied['branch'] or 'the working tree'}"
+        yield Static(f"\n[bold]the work[/]: {safe(where)}")
+        patch = bytes(last.get("patch") or b"").decode(errors="replace")
+        if patch.strip():
+            yield Static(Syntax(inert(patch), "diff", theme="ansi_dark", word_wrap=False))
 
 
 class HistoryPane(Vertical):
@@ -111,7 +144,9 @@ class HistoryPane(Vertical):
     def on_mount(self) -> None:
         table = self.query_one("#auctions", DataTable)
         # the job text last: on 80 columns the short fields stay in view
-        table.add_columns("id", "when (UTC)", "winner", "outcome", "$ auction", "$ work", "job")
+        table.add_columns(
+            "id", "when (UTC)", "session", "winner", "outcome", "$ auction", "$ work", "job"
+        )
 
     def reload(self) -> None:
         """Read the filters here (the UI thread) and query the memory in a worker."""
@@ -147,6 +182,7 @@ class HistoryPane(Vertical):
                     memory.auction(auction_id) or {},
                     memory.scored_bids(auction_id),
                     memory.executions(auction_id),
+                    memory.application(auction_id),
                 )
         except Exception as error:
             app.report_from_worker(error, "reading the auction failed")
@@ -166,6 +202,7 @@ class HistoryPane(Vertical):
             table.add_row(
                 row["id"][:6],
                 (row["started_at"] or "")[5:16].replace("T", " "),
+                (row["session_id"] or "—")[:6],
                 Text(inert(row["winner"] or "—")),
                 row["outcome"] or row["status"],
                 f"{row['auction_usd']:.6f}",

@@ -28,6 +28,10 @@ class JobForm:
     budget_usd: float | None
     escalate: int
     with_uncommitted: bool
+    saw_dirty: bool = False
+    """The "with uncommitted" choice was on screen (the repo looked dirty): a job on a tree
+    that turned dirty since is stopped, not run without the user's changes."""
+    approve_plan: bool = False
 
 
 class RequestArea(TextArea):
@@ -76,6 +80,7 @@ class JobPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static("repo: checking…", id="repo-status")
+        yield Static("session: new (the first job starts it)", id="session-status")
         yield Static("sandbox: checking…", id="sandbox-status")
         yield RequestArea(id="request", soft_wrap=True, show_line_numbers=False)
         with Horizontal(id="job-options"):
@@ -92,6 +97,7 @@ class JobPane(VerticalScroll):
                     yield Label("escalate", classes="label")
                     yield Input("1", type="integer", id="escalate", compact=True)
                 yield Checkbox("with uncommitted", id="uncommitted", compact=True)
+                yield Checkbox("approve plan first", id="approve-plan", compact=True)
                 yield Button("Run  ctrl+r", id="run", variant="primary", compact=True)
 
     def on_mount(self) -> None:
@@ -99,6 +105,9 @@ class JobPane(VerticalScroll):
             "#request", RequestArea
         ).border_title = "What should be done? (↑/↓ earlier requests)"
         self.query_one("#uncommitted", Checkbox).display = False
+        self.query_one(
+            "#approve-plan", Checkbox
+        ).tooltip = "The job waits after the auction: read, edit or reject the winning plan."
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "run":
@@ -124,17 +133,24 @@ class JobPane(VerticalScroll):
             line += f" — [bold]{safe(sandbox.fix)}[/]"
         self.query_one("#sandbox-status", Static).update(line)
 
-    def show_roster(self, agents: list[AgentStatus]) -> None:
+    def show_session(self, line: str) -> None:
+        self.query_one("#session-status", Static).update(line)
+
+    def show_roster(self, agents: list[AgentStatus], last_chosen: list[str] | None = None) -> None:
+        """``last_chosen``: the agents of the repo's last auction, ticked again where ready."""
         selection = self.query_one("#agents", SelectionList)
         selection.clear_options()
+        known = {agent.name for agent in agents}
+        remembered = [name for name in last_chosen or () if name in known]
         for agent in agents:
+            chosen = agent.name in remembered if remembered else agent.bids_by_default
             price = "price ?" if agent.price is None else f"${agent.price:.3g}/M"
             label = f"{_mark(agent.ready)} {safe(agent.name)} [dim]{price}[/]"
             selection.add_option(
                 Selection(
                     label,
                     agent.name,
-                    agent.ready and agent.bids_by_default,
+                    agent.ready and chosen,
                     disabled=not agent.ready,
                 )
             )
@@ -192,6 +208,8 @@ class JobPane(VerticalScroll):
             budget,
             escalate,
             self.query_one("#uncommitted", Checkbox).value,
+            self.query_one("#uncommitted", Checkbox).display,
+            self.query_one("#approve-plan", Checkbox).value,
         )
 
     def remember(self, text: str) -> None:

@@ -76,6 +76,11 @@ class ReviewPane(Vertical):
         self.query_one("#review-status", Static).update("Job running: the result comes here.")
         self._enable(False)
 
+    def nothing(self, why: str) -> None:
+        """The job ended without a result to review (an error, a stop, a rejected plan)."""
+        self.query_one("#review-status", Static).update(why)
+        self._enable(False)
+
     def _show_tests(self) -> None:
         tests = self.tests
         if tests is None:
