@@ -70,10 +70,15 @@ class FilePatch:
         return bool(self.hunks)
 
 
-def split(patch: bytes) -> list[FilePatch]:
+def _sections(patch: bytes) -> list[tuple[int, int]]:
+    """Where each file section begins and ends; none in an empty patch (no changes)."""
     starts = [m.start() for m in _FILE.finditer(patch)]
+    return list(zip(starts, [*starts[1:], len(patch)][: len(starts)], strict=True))
+
+
+def split(patch: bytes) -> list[FilePatch]:
     files = []
-    for begin, end in zip(starts, [*starts[1:], len(patch)], strict=True):
+    for begin, end in _sections(patch):
         section = patch[begin:end]
         path = header_paths(section)[1]
         first_hunk = section.find(b"\n@@ ")
@@ -94,9 +99,8 @@ def split(patch: bytes) -> list[FilePatch]:
 def drop(patch: bytes, paths: Iterable[str]) -> bytes:
     """The patch without the files whose old or new path is in ``paths``."""
     unwanted = set(paths)
-    starts = [m.start() for m in _FILE.finditer(patch)]
     kept = [preamble(patch)]
-    for begin, end in zip(starts, [*starts[1:], len(patch)], strict=True):
+    for begin, end in _sections(patch):
         section = patch[begin:end]
         if not unwanted.intersection(header_paths(section)):
             kept.append(section)

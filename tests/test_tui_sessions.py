@@ -220,3 +220,19 @@ async def test_palette_and_help_list_apply_reject_undo_and_sessions(
 
 def _notices(app: SaleApp) -> str:
     return " ".join(str(n.message) for n in app._notifications)
+
+
+@pytest.mark.sandbox
+async def test_work_that_changes_nothing_is_reviewed_without_a_crash(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Seen in the real-model walk: both agents failed with no diff, and the Review tab's
+    hunk split of an empty patch took the app down."""
+    app = SaleApp(services_for(repo, tmp_path / "memory.db", [bidder("worker", 0.1)]))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await ready(pilot)
+        await run_and_review(pilot, app, "Fix add()")
+        assert "no changes" in text_of(app.query_one("#review-status", Static))
+    from sale_tui import patches
+
+    assert patches.split(b"") == [] and patches.drop(b"", ["x"]) == b""
