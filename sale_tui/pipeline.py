@@ -76,12 +76,17 @@ class JobPipeline:
 
     @property
     def success(self) -> bool:
-        """Tests pass; with no tests, the agent finished; research: every citation holds."""
+        """Coding: the work changed something and the tests pass (with no tests, the agent
+        finished); research: every citation holds."""
         stopped = self.stopped
         if stopped is None:
             return False
         if self.changed_tests:
             return False  # passing by changing the tests is not doing the job
+        if self.request.kind == "coding" and not self.patch.strip():
+            # a change was asked for: tests that already passed (a session's earlier work, a
+            # feature the tests do not cover yet) are no sign that this job was done
+            return False
         if self.request.kind == "research":
             return (
                 stopped.reason == "finished"
@@ -203,6 +208,8 @@ class JobPipeline:
             return "it changed the job's tests: " + ", ".join(self.changed_tests)
         if self.tests_passed is False:
             return "the tests failed"
+        if self.request.kind == "coding" and not self.patch.strip():
+            return "it changed nothing"
         if stopped is not None and stopped.reason != "finished":
             return f"it stopped: {stopped.reason}"
         return "its answer did not cite lines that exist"

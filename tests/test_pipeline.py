@@ -167,6 +167,28 @@ def test_a_new_conftest_that_skips_the_tests_is_never_a_success(tmp_path: Path) 
     assert pipeline.changed_tests == ("conftest.py",) and not pipeline.success
 
 
+def test_work_that_changes_nothing_is_no_success_even_when_the_tests_pass(
+    tmp_path: Path,
+) -> None:
+    """Seen in a real session: job 2 already held job 1's fix, so the tests passed; the agent
+    got stuck rewriting README.md unchanged, and the job was called done. A change was asked
+    for and none was made: a failure, and a pricier agent tries."""
+    repo = make_repo(tmp_path / "repo")
+    judge = {"idle plan": 4.0, "work plan": 4.0}
+    agents = [
+        bidder("idle", 0.1, plan="idle plan", scores=judge, actions=("ACTION: finish done",)),
+        bidder("worker", 2.0, plan="work plan", scores=judge, actions=FIX),
+    ]
+    runner = AuctionRunner(Settings(), agents, AuctionMemory(tmp_path / "m.db"), PromptLibrary())
+    passing = "python3 -c 'import calc'"  # passes before any change
+    request = JobRequest("Fix add()", "coding", repo, snapshot(repo), "", passing, escalate=1)
+    pipeline = JobPipeline(runner, request)
+    events = list(pipeline.run())
+    escalated = [(e.from_agent, e.reason) for e in events if isinstance(e, Escalated)]
+    assert escalated == [("idle", "it changed nothing")]
+    assert pipeline.attempts == ["idle", "worker"] and pipeline.success
+
+
 def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
     tmp_path: Path,
 ) -> None:
