@@ -109,7 +109,9 @@ def _entry(number: int, job: SessionJob, detailed: bool) -> str:
     body = []
     if job.kind == "research" and job.summary.strip():
         body.append("Answer: " + _cut(job.summary, ANSWER_CHARS))
-    elif job.summary.strip():
+    elif job.summary.strip() and job.applied_mode:
+        # only of accepted work: a failed agent's last words ("README.md") were copied
+        # by the next job's agents as what to work on
         body.append("The agent's summary: " + _cut(job.summary, ANSWER_CHARS))
     if job.applied_mode and job.patch.strip():
         body.append("Its change:\n" + _changes(job.patch))

@@ -156,3 +156,18 @@ def test_looping_text_is_degenerate_and_real_plans_are_not() -> None:
     assert degenerate_reason(plan) is None
     assert degenerate_reason("   ") == "empty bid"
     assert degenerate_reason("ok ok ok ok") is None  # too short to judge repetition
+
+
+def test_a_bid_that_copies_the_prompt_back_is_degenerate() -> None:
+    """A real 0.5B bid: the jury's scale, word for word (it won the auction)."""
+    from sale_tui.auction.scoring import degenerate_reason
+    from sale_tui.prompting import PromptLibrary
+
+    prompt = PromptLibrary().render(
+        "bid", job="Add subtract()", kind="coding", repo_summary="", context="", max_tokens=128
+    )
+    scale = "\n".join(line for line in prompt.splitlines() if line[:1].isdigit() and " = " in line)
+    assert "copied from the prompt" in (degenerate_reason(scale, prompt) or "")
+    plan = "1. Open calc.py.\n2. Add subtract(a, b).\n3. Run the tests."
+    assert degenerate_reason(plan, prompt) is None
+    assert degenerate_reason(plan + "\n" + scale.splitlines()[0], prompt) is None  # one line

@@ -154,13 +154,14 @@ def test_the_context_names_every_outcome_and_stays_in_its_budget(tmp_path: Path)
     root = make_repo(tmp_path / "repo")
     memory = AuctionMemory(tmp_path / "memory.db")
     session = memory.new_session(str(root), "t")
-    record_job(memory, root, session, "Fix add()", verdict="rejected", patch=b"x")
+    record_job(memory, root, session, "Fix add()", verdict="rejected", patch=b"x", answer="README")
     record_job(memory, root, session, "Where is add defined?", kind="research", answer="calc.py:1")
     for n in range(30):
         record_job(memory, root, session, f"Rename thing {n} " + "word " * 40, verdict="rejected")
     jobs = memory.session_jobs(session)
     short = session_context(jobs[:2])
     assert "rejected by the user: not in the repo" in short
+    assert "README" not in short  # what a failed agent said is not passed on
     assert "Answer: calc.py:1" in short
     long = session_context(jobs, budget=1500)
     assert len(long) <= 1500 and "Rename thing 29" in long  # the newest job always stays

@@ -155,7 +155,7 @@ class _Auction:
                 continue
             bid, reply = result
             self.ledger.add(phase, reply)
-            garbage = scoring.degenerate_reason(bid.text)
+            garbage = scoring.degenerate_reason(bid.text, self.bid_prompt)
             if garbage:
                 yield BidDropped(agent.name, round_, garbage)
                 continue

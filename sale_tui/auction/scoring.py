@@ -75,11 +75,17 @@ Whisper uses to reject looping transcripts. Typical plans compress 1.5-2x."""
 MIN_CHARS_FOR_REPETITION = 200
 
 
-def degenerate_reason(text: str) -> str | None:
-    """Why a bid is garbage rather than a plan (empty, or looping), or None."""
+def degenerate_reason(text: str, prompt: str = "") -> str | None:
+    """Why a bid is garbage rather than a plan (empty, looping, or the prompt's own lines
+    copied back: a 0.5B model's bid was the jury's 0-5 scale, and it won), or None."""
     stripped = text.strip()
     if not stripped:
         return "empty bid"
+    lines = [line.strip() for line in stripped.splitlines() if line.strip()]
+    given = {line.strip() for line in prompt.splitlines() if len(line.strip()) > 12}
+    copied = sum(line in given for line in lines)
+    if copied >= 2 and copied * 2 >= len(lines):
+        return f"degenerate bid: {copied} of its {len(lines)} lines are copied from the prompt"
     if len(stripped) >= MIN_CHARS_FOR_REPETITION:
         data = stripped.encode()
         ratio = len(data) / len(zlib.compress(data))
