@@ -73,11 +73,19 @@ def outcome_line(job: SessionJob) -> str:
         return "interrupted before any work"
     if job.auction_status == "failed":
         return "no agent won the auction; nothing was done"
-    parts = [f"done by {job.agent or job.winner}"]
-    if job.tests_passed is not None:
-        parts.append("tests passed" if job.tests_passed else "tests failed")
-    elif job.status:
-        parts.append(job.status)
+    if job.plan_status == "rejected":
+        return "the user rejected the plan; nothing was done"
+    agent = job.agent or job.winner
+    tests = {True: "tests passed", False: "tests failed", None: ""}[job.tests_passed]
+    if job.status == "success":
+        parts = [f"done by {agent}", tests]
+    elif job.status == "failure":
+        why = tests if job.tests_passed is False else ""
+        if not why and job.kind == "coding" and not job.patch.strip():
+            why = "it changed nothing"
+        parts = [f"failed ({agent})", why]
+    else:
+        parts = [f"{job.status or 'not run'} ({agent})"]
     if job.applied_mode == "branch":
         parts.append(f"accepted: on branch {job.applied_branch}")
     elif job.applied_mode == "worktree":
@@ -86,7 +94,7 @@ def outcome_line(job: SessionJob) -> str:
         parts.append(f"{job.verdict} by the user: not in the repo")
     elif job.kind == "coding" and job.patch.strip():
         parts.append("not applied: not in the repo")
-    return ", ".join(parts)
+    return ", ".join(part for part in parts if part)
 
 
 def _changes(patch: bytes) -> str:

@@ -68,6 +68,7 @@ async def test_a_follow_up_sees_job_one_and_builds_on_its_branch(
         session_line = app.query_one("#session-status", Static)
         assert "new (the first job starts it)" in text_of(session_line)
         await run_and_review(pilot, app, "Fix the bug in add()")
+        assert app.query_one("#request", TextArea).text == ""  # cleared for the follow-up
         await pilot.click("#apply-branch")
         await wait_until(pilot, lambda: "applied" in text_of(app.query_one("#review-status")))
         first_branch = text_of(app.query_one("#review-status", Static)).split("applied to ")[1]
@@ -156,6 +157,7 @@ async def test_a_tree_edited_outside_the_app_stops_the_job_with_the_fix(
         assert "uncommitted changes" in text_of(app.query_one("#repo-status", Static))
         assert app.query_one("#uncommitted", Checkbox).display  # the choice is on screen now
         assert "nothing to review" in text_of(app.query_one("#review-status", Static))
+        assert app.query_one("#request", TextArea).text == "Fix add()"  # back, to run again
     assert AuctionMemory(memory_path).auctions() == []  # refused before any auction
 
 

@@ -362,6 +362,8 @@ class SaleApp(JobWorker, App[None]):
         if message.error:
             execution.end(f"[red]error[/]: {safe(message.error)}")
             review.nothing(f"[red]error[/]: {safe(message.error)} — nothing to review")
+            if pipeline is None or pipeline.winner_event is None:
+                self.query_one(JobPane).give_back()  # refused before it ran: fix and rerun
             self.notify(message.error, title="Job failed", severity="error", timeout=15)
         elif message.stopped:
             execution.end("stopped: nothing applied, the record is kept")

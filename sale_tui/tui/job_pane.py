@@ -64,10 +64,14 @@ class RequestArea(TextArea):
             super().action_cursor_down(select)
 
     def remember(self, text: str) -> None:
+        """A job started with ``text``: it heads the history (↑ brings it back) and the box
+        is cleared for the follow-up, as in a chat (typing on after it ran once glued two
+        requests into one job)."""
         if text in self.past:
             self.past.remove(text)
         self.past.insert(0, text)
         self.position, self.draft = -1, ""
+        self.load_text("")
 
 
 def _mark(ready: bool) -> str:
@@ -214,3 +218,10 @@ class JobPane(VerticalScroll):
 
     def remember(self, text: str) -> None:
         self.query_one("#request", RequestArea).remember(text)
+
+    def give_back(self) -> None:
+        """A job refused before it ran (a dirty tree, too long): its text back in the box,
+        unless the user has typed something since."""
+        area = self.query_one("#request", RequestArea)
+        if not area.text.strip() and area.past:
+            area.load_text(area.past[0])
