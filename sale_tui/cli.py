@@ -125,7 +125,7 @@ def _session_to_resume(repo: Path, continue_last: bool, resume: str | None) -> s
     root = Path(open_repo(repo.resolve()).working_dir)
     memory = open_memory(load_cli_settings())
     if resume == PICK:
-        found = [s for s in memory.sessions(str(root), limit=10) if s["jobs"]]
+        found = memory.sessions(str(root), limit=10, with_jobs=True)
         if not found:
             raise UsageError(f"no session in {root} yet", fix="run a job first (sale-tui)")
         for number, row in enumerate(found, 1):

@@ -114,7 +114,7 @@ def do_command(
     from sale_tui.cli_auction import stream_auction
     from sale_tui.cli_sandbox import choose_snapshot_mode
     from sale_tui.job_events import JobStarted, PlanReady
-    from sale_tui.jobs import infer_kind
+    from sale_tui.jobs import context_budget, infer_kind
     from sale_tui.pipeline import Escalated, JobPipeline, JobRequest, PatchReady, TestsRan
     from sale_tui.repo import open_repo
     from sale_tui.runner import build_runner
@@ -133,6 +133,7 @@ def do_command(
         raise UsageError(
             "--approve-plan asks on the terminal", fix="run it in a terminal, without --json"
         )
+    interactive = not as_json and sys.stdin.isatty()
     sandbox = status()
     if not sandbox.get("daemon") or not sandbox.get("built"):
         from sale_tui.errors import SandboxError
@@ -148,21 +149,25 @@ def do_command(
     session_id, earlier, _ = pick_session(
         runner.memory, root, resume=session, continue_last=continue_session, title=job
     )
-    base = session_base(root, earlier)
+    if with_uncommitted is None and session_base(root, earlier).with_uncommitted is None:
+        # asked only when neither the flag nor the session's own uncommitted work decides
+        with_uncommitted = choose_snapshot_mode(root, None)
     request = JobRequest.for_repo(
         job,
         kind,  # type: ignore[arg-type]
         root,
-        # the user decides about uncommitted changes only when the base is HEAD as it stands
-        with_uncommitted=base.with_uncommitted is None
-        and choose_snapshot_mode(root, with_uncommitted),
+        with_uncommitted=with_uncommitted,
         budget_usd=budget,
         max_steps=max_steps,
         escalate=escalate,
         auction_mode=auction,
         session_id=session_id,
         session_jobs=earlier,
-        approve_plan=runner.settings.auction.approve_plan if approve_plan is None else approve_plan,
+        context_chars=context_budget(runner.agents),
+        # auction.approve_plan from the config asks only where there is someone to ask
+        approve_plan=(runner.settings.auction.approve_plan and interactive)
+        if approve_plan is None
+        else approve_plan,
     )
     started = JobStarted(session_id, len(earlier) + 1, request.base, request.instruction_files)
     _emit(as_json, "JobStarted", job_started_line(started), **dataclasses.asdict(started))
@@ -188,12 +193,16 @@ def _ask_about_plan(event: PlanReady) -> str | None:
     """The winning plan on the terminal: approve it (its text), edit it in $EDITOR (the new
     text) or reject it (None)."""
     out.print(f"\n[bold]plan by {safe(event.agent)}[/] (waits for your word)\n{safe(event.plan)}")
-    answer = str(ask("Run this plan? [a]pprove, [e]dit, [r]eject", default="a"))
-    choice = answer.strip().lower()[:1]
-    if choice == "e":
-        edited = click.edit(event.plan)  # $EDITOR; None when closed without saving
-        return event.plan if edited is None else edited
-    return event.plan if choice in ("a", "y", "") else None
+    plan = event.plan
+    while True:
+        answer = str(ask("Run this plan? [a]pprove, [e]dit, [r]eject", default="a"))
+        choice = answer.strip().lower()[:1]
+        if choice != "e":
+            return plan if choice in ("a", "y", "") else None
+        edited = click.edit(plan)  # $EDITOR; None when closed without saving: ask again
+        if edited is not None:
+            plan = edited
+            out.print(f"[bold]your plan[/]\n{safe(plan)}")
 
 
 def _review(

@@ -58,6 +58,23 @@ def job_problem_for(text: str, agents: Iterable[Any]) -> UsageError | None:
     return job_problem(text, max((w for w in windows if w), default=None))
 
 
+MAX_CONTEXT_CHARS = 5000
+"""Project instructions and the session so far, together, at most (2,000 + 3,000)."""
+CONTEXT_SHARE = 0.2
+"""Of the smallest agent's window: the repo summary, the job, the plans and the steps need the
+rest (at ~3 characters per token, as code and diffs run)."""
+
+
+def context_budget(agents: Iterable[Any]) -> int:
+    """Characters the instructions and the session may take in every prompt: a fifth of the
+    smallest known context window (2,457 for a 4,096-token local model), at most 5,000."""
+    windows = [getattr(getattr(a.model, "agent", None), "context", None) for a in agents]
+    known = [w for w in windows if w]
+    if not known:
+        return MAX_CONTEXT_CHARS
+    return min(MAX_CONTEXT_CHARS, int(min(known) * CONTEXT_SHARE * 3))
+
+
 def infer_kind(job: str) -> str:
     """``research`` for questions about the code, ``coding`` for changes to it."""
     if _QUESTION.search(job) and not _CHANGE.match(job.strip()):

@@ -295,6 +295,12 @@ class JobPipeline:
         Protected files (host_files.py) go only where named in ``allow_protected``."""
         final = self.winner_event
         assert final is not None and self.executed_by is not None
+        if mode == "branch" and self.request.base_in_worktree:
+            raise RepoError(
+                "this job built on the session's uncommitted work in your working tree: a "
+                "branch from HEAD would not hold it, so nothing was applied",
+                fix="apply it to the working tree, or commit that work and run the job again",
+            )
         patch = self.patch if patch is None else patch
         agent = next(a for a in self.runner.agents if a.name == self.executed_by)
         model_id = str(getattr(getattr(agent.model, "agent", None), "model", agent.name))

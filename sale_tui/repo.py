@@ -63,10 +63,13 @@ def open_repo(path: Path) -> git.Repo:
     return repo
 
 
-def summarize(path: Path) -> str:
-    """File tree (tracked files), README head and recent commits, at most ~4,000 chars."""
+def summarize(path: Path, ref: str = "HEAD") -> str:
+    """File tree (tracked files), README head and recent commits, at most ~4,000 chars.
+    ``ref``: another commit than HEAD's tree (a session's branch, which the sandbox holds)."""
     repo = open_repo(path)
-    files = repo.git.ls_files().splitlines()
+    at_head = ref == "HEAD"
+    files = repo.git.ls_files() if at_head else repo.git.ls_tree("-r", "--name-only", ref)
+    files = files.splitlines()
     lines = [f"Files ({len(files)} tracked):"]
     lines += [f"  {name}" for name in files[:SUMMARY_FILES]]
     if len(files) > SUMMARY_FILES:
@@ -76,12 +79,18 @@ def summarize(path: Path) -> str:
         None,
     )
     # bounded, and never through a link out of the repo: this text goes to every bidder
-    text = repo_files.read_text(Path(repo.working_dir), readme) if readme else None
+    if readme is None:
+        text = None
+    elif at_head:
+        text = repo_files.read_text(Path(repo.working_dir), readme)
+    else:
+        shown = _git(Path(repo.working_dir), "show", f"{ref}:{readme}")
+        text = shown.stdout[: repo_files.READ_LIMIT_BYTES].decode(errors="replace")
     if readme is not None and text is not None:
         head = text.splitlines()[:SUMMARY_README_LINES]
         lines += ["", f"{readme} (first lines):", *[f"  {line}" for line in head]]
     lines += ["", "Recent commits:"]
-    for commit in repo.iter_commits(max_count=SUMMARY_COMMITS):
+    for commit in repo.iter_commits(ref, max_count=SUMMARY_COMMITS):
         summary = commit.summary
         text = summary.decode(errors="replace") if isinstance(summary, bytes) else summary
         lines.append(f"  {commit.hexsha[:8]} {text}")
@@ -292,6 +301,13 @@ def reaches(path: Path, commit: str) -> Literal["head", "apart", "missing"]:
         return "missing"
     ancestor = _git(root, "merge-base", "--is-ancestor", commit, "HEAD").returncode == 0
     return "head" if ancestor else "apart"
+
+
+def branch_tip(path: Path, branch: str) -> str | None:
+    """The commit ``branch`` points at now, or None when there is no such branch."""
+    root = Path(open_repo(path).working_dir)
+    found = _git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+    return found.stdout.decode().strip() or None if found.returncode == 0 else None
 
 
 def in_worktree(path: Path, patch: bytes) -> bool:

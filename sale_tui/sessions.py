@@ -17,7 +17,7 @@ from pathlib import Path
 from sale_tui import patches
 from sale_tui.errors import UsageError
 from sale_tui.memory.sessions import SessionJob, SessionRecords
-from sale_tui.repo import in_worktree, reaches, where_head_is
+from sale_tui.repo import branch_tip, in_worktree, reaches, where_head_is
 
 CONTEXT_CHARS = 3000
 """The session part of the prompts (about 750 tokens); older jobs shrink to a line first."""
@@ -50,16 +50,18 @@ def session_base(root: Path, jobs: Sequence[SessionJob]) -> Base:
     if last.applied_mode == "worktree":
         if in_worktree(root, last.patch):
             label = f"your working tree ({here}, with job {number}'s uncommitted changes)"
-        else:
-            label = f"your working tree ({here}; job {number}'s changes are no longer in it)"
-        return Base("HEAD", True, label)
-    commit, branch = last.applied_commit or "", last.applied_branch or "?"
-    state = reaches(root, commit) if commit else "missing"
-    if state == "head":
+            return Base("HEAD", True, label)
+        # thrown away (or edited past recognition): the user decides about the tree as it is
+        return Base("HEAD", None, f"{here} (job {number}'s changes are no longer in the tree)")
+    branch = last.applied_branch or ""
+    # the branch as it is now: deleted means the work was discarded (its commit may linger
+    # until git collects it); moved on means the user's commits on it belong to the base
+    tip = branch_tip(root, branch) if branch else None
+    if tip is None:
+        return Base("HEAD", None, f"{here} (job {number}'s branch {branch or '?'} is gone)")
+    if reaches(root, tip) == "head":
         return Base("HEAD", None, f"{here} (it holds job {number}'s work)")
-    if state == "missing":
-        return Base("HEAD", None, f"{here} (job {number}'s branch {branch} is gone)")
-    return Base(commit, False, f"branch {branch} at {commit[:8]} (job {number}'s work)")
+    return Base(tip, False, f"branch {branch} at {tip[:8]} (job {number}'s work)")
 
 
 def _cut(text: str, limit: int) -> str:

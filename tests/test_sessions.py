@@ -53,10 +53,9 @@ def follow_up(
         text,
         "coding",
         root,
-        with_uncommitted=False,
         session_id=session_id,
         session_jobs=earlier,
-        **options,  # type: ignore[arg-type]
+        **{"with_uncommitted": False, **options},  # type: ignore[arg-type]
     )
     return JobPipeline(runner, request)
 
@@ -122,6 +121,67 @@ def test_the_base_follows_where_the_accepted_work_is(tmp_path: Path) -> None:
     assert "job 1" not in session_base(root, memory.session_jobs(session)).label
 
 
+def test_a_deleted_branch_is_gone_and_a_moved_one_is_followed(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    memory = AuctionMemory(tmp_path / "memory.db")
+    session = memory.new_session(str(root), "t")
+    git(root, "checkout", "-qb", "sale/one")
+    (root / "new_module.py").write_text("X = 1\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "job one")
+    commit = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-")
+    record_job(memory, root, session, "Add it", branch="sale/one", commit=commit)
+    git(root, "checkout", "-q", "sale/one")  # the user adds a commit of their own on it
+    (root / "new_module.py").write_text("X = 2\n")
+    git(root, "commit", "-qam", "mine")
+    tip = git(root, "rev-parse", "HEAD").strip()
+    git(root, "checkout", "-q", "-")
+    moved = session_base(root, memory.session_jobs(session))
+    assert moved.ref == tip and f"at {tip[:8]}" in moved.label
+    request = JobRequest.for_repo(
+        "More", "coding", root, with_uncommitted=None, session_jobs=memory.session_jobs(session)
+    )
+    assert "new_module.py" in request.repo_summary  # the summary is of the tree it works on
+    git(root, "branch", "-D", "sale/one")  # discarded: its commits linger until git gc
+    gone = session_base(root, memory.session_jobs(session))
+    assert gone.ref == "HEAD" and "is gone" in gone.label
+
+
+def test_continue_skips_a_session_whose_first_job_never_ran(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "repo")
+    memory = AuctionMemory(tmp_path / "memory.db")
+    real = memory.new_session(str(root), "t")
+    record_job(memory, root, real, "Fix add()")
+    memory.new_session(str(root), "refused at the first question")
+    assert pick_session(memory, root, resume=None, continue_last=True, title="t")[0] == real
+
+
+def test_the_context_fits_the_smallest_agents_window(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from sale_tui.jobs import context_budget
+
+    small = SimpleNamespace(model=SimpleNamespace(agent=SimpleNamespace(context=4096)))
+    hosted = SimpleNamespace(model=SimpleNamespace(agent=SimpleNamespace(context=128_000)))
+    assert context_budget([small, hosted]) == 2457 and context_budget([hosted]) == 5000
+    root = make_repo(tmp_path / "repo")
+    (root / "AGENTS.md").write_text("rule\n" * 2000)
+    memory = AuctionMemory(tmp_path / "memory.db")
+    session = memory.new_session(str(root), "t")
+    for n in range(20):
+        record_job(memory, root, session, f"Job {n} " + "word " * 50, verdict="rejected")
+    request = JobRequest.for_repo(
+        "Next",
+        "coding",
+        root,
+        with_uncommitted=True,
+        session_jobs=memory.session_jobs(session),
+        context_chars=2457,
+    )
+    assert len(request.context) <= 2457 + 2 and "Job 19" in request.context
+
+
 def test_work_applied_to_the_working_tree_is_in_the_next_snapshot(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "repo")
     memory = AuctionMemory(tmp_path / "memory.db")
@@ -136,18 +196,18 @@ def test_work_applied_to_the_working_tree_is_in_the_next_snapshot(tmp_path: Path
     record_job(memory, root, session, "Fix add()", patch=patch)
     base = session_base(root, memory.session_jobs(session))
     assert base.with_uncommitted is True and "job 1's uncommitted changes" in base.label
+    jobs = memory.session_jobs(session)
     request = JobRequest.for_repo(
-        "Add subtract()",
-        "coding",
-        root,
-        with_uncommitted=False,  # the user's "HEAD only" cannot drop the session's own work
-        session_id=session,
-        session_jobs=memory.session_jobs(session),
+        "Add subtract()", "coding", root, with_uncommitted=None, session_jobs=jobs
     )
-    assert request.snapshot.with_uncommitted
+    assert request.snapshot.with_uncommitted and request.base_in_worktree
+    head_only = JobRequest.for_repo(
+        "Add subtract()", "coding", root, with_uncommitted=False, session_jobs=jobs
+    )
+    assert not head_only.snapshot.with_uncommitted  # an explicit --head-only is respected
     git(root, "checkout", "--", "calc.py")  # the user threw the change away
     gone = session_base(root, memory.session_jobs(session))
-    assert "no longer in it" in gone.label
+    assert "no longer in the tree" in gone.label and gone.with_uncommitted is None
 
 
 def test_the_context_names_every_outcome_and_stays_in_its_budget(tmp_path: Path) -> None:
@@ -173,8 +233,9 @@ def test_pick_session_resumes_continues_or_refuses_with_the_fix(tmp_path: Path) 
     memory = AuctionMemory(tmp_path / "memory.db")
     first, _, new = pick_session(memory, root, resume=None, continue_last=True, title="t")
     assert new  # nothing to continue: a new session
+    record_job(memory, root, first, "Fix add()")
     again, jobs, new = pick_session(memory, root, resume=None, continue_last=True, title="t")
-    assert (again, jobs, new) == (first, [], False)
+    assert (again, [j.text for j in jobs], new) == (first, ["Fix add()"], False)
     assert pick_session(memory, root, resume=None, continue_last=False, title="t")[0] != first
     assert pick_session(memory, root, resume=first[:5], continue_last=False, title="t")[0] == first
     with pytest.raises(UsageError, match="no session 'zzz'"):
@@ -182,6 +243,25 @@ def test_pick_session_resumes_continues_or_refuses_with_the_fix(tmp_path: Path) 
     with pytest.raises(UsageError, match=r"is on .*, not ") as refused:
         pick_session(memory, other, resume=first, continue_last=False, title="t")
     assert refused.value.fix == f"run it there: --repo {root}"
+
+
+@pytest.mark.sandbox
+def test_work_on_the_sessions_uncommitted_changes_goes_to_the_working_tree_only(
+    tmp_path: Path,
+) -> None:
+    root = make_repo(tmp_path / "repo")
+    runner = runner_for(tmp_path, (*FIX, *SUBTRACT))
+    first = follow_up(runner, root, "Fix the bug in add()", new=True)
+    list(first.run())
+    first.apply("worktree")
+    second = follow_up(runner, root, "Now also add a subtract() function", with_uncommitted=None)
+    assert second.request.base_in_worktree and "uncommitted changes" in second.request.base
+    list(second.run())
+    with pytest.raises(RepoError, match="a branch from HEAD would not hold it"):
+        second.apply("branch")
+    second.apply("worktree")
+    both = (root / "calc.py").read_text()
+    assert "return a + b" in both and "def subtract" in both
 
 
 @pytest.mark.sandbox

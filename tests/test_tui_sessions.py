@@ -238,3 +238,23 @@ async def test_work_that_changes_nothing_is_reviewed_without_a_crash(
     from sale_tui import patches
 
     assert patches.split(b"") == [] and patches.drop(b"", ["x"]) == b""
+
+
+@pytest.mark.sandbox
+async def test_a_stop_while_the_plan_waits_under_help_closes_the_plan(
+    tmp_path: Path, repo: Path
+) -> None:
+    memory_path = tmp_path / "memory.db"
+    app = SaleApp(services_for(repo, memory_path, [bidder("worker", 0.1, actions=FIX)]))
+    async with app.run_test(size=(110, 32)) as pilot:
+        await ready(pilot)
+        app.query_one("#approve-plan", Checkbox).value = True
+        await type_job(pilot, "Fix add()")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        await pilot.press("f1")  # help opens on top of the waiting plan
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: not app.running)
+        assert not any(isinstance(screen, PlanScreen) for screen in app.screen_stack)
+        assert executed_prompts(app) == []
+    assert AuctionMemory(memory_path).auctions()[0]["plan_status"] == "rejected"

@@ -155,7 +155,9 @@ class _Auction:
                 continue
             bid, reply = result
             self.ledger.add(phase, reply)
-            garbage = scoring.degenerate_reason(bid.text, self.bid_prompt)
+            # the prompt's own lines, less the repo's instructions (a plan may quote a rule)
+            fixed = self.bid_prompt.replace(self.job.context, "") if self.job.context else None
+            garbage = scoring.degenerate_reason(bid.text, fixed or self.bid_prompt)
             if garbage:
                 yield BidDropped(agent.name, round_, garbage)
                 continue

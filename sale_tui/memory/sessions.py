@@ -80,14 +80,19 @@ class SessionRecords:
         )
         return session_id
 
-    def sessions(self, repo: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    def sessions(
+        self, repo: str | None = None, limit: int = 20, *, with_jobs: bool = False
+    ) -> list[dict[str, Any]]:
         """Sessions newest activity first: id, repo, title (the first request), created_at,
-        the number of jobs and when the last one began."""
+        the number of jobs and when the last one began. ``with_jobs``: leave out sessions
+        whose first job never got stored (refused, or Ctrl-C at a question)."""
         where, params = ("WHERE s.repo = ?", [repo]) if repo else ("", [])
+        having = "HAVING count(j.id) > 0" if with_jobs else ""
         return [
             dict(row)
             for row in self.db.query(
-                f"{_SUMMARY} {where} GROUP BY s.id ORDER BY last_at DESC, s.rowid DESC LIMIT ?",
+                f"{_SUMMARY} {where} GROUP BY s.id {having} "
+                "ORDER BY last_at DESC, s.rowid DESC LIMIT ?",
                 [*params, limit],
             )
         ]
@@ -101,7 +106,7 @@ class SessionRecords:
 
     def latest_session(self, repo: str) -> dict[str, Any] | None:
         """The repo's session with the newest job: what ``--continue`` picks up."""
-        found = self.sessions(repo, limit=1)
+        found = self.sessions(repo, limit=1, with_jobs=True)
         return found[0] if found else None
 
     def session_of(self, auction_id: str) -> str | None:

@@ -84,7 +84,7 @@ class JobWorker(_AppBase):
     @work(thread=True, exclusive=True, group="job", exit_on_error=False)
     def run_job(self, form: JobForm, root: Path) -> None:
         from sale_tui.job_events import JobStarted, PlanReady
-        from sale_tui.jobs import infer_kind, job_problem_for
+        from sale_tui.jobs import context_budget, infer_kind, job_problem_for
         from sale_tui.pipeline import JobPipeline, JobRequest
         from sale_tui.sessions import pick_session, session_base
 
@@ -99,17 +99,20 @@ class JobWorker(_AppBase):
                 runner.memory, root, resume=self.session_id, continue_last=False, title=form.text
             )
             self.session_id = session_id
-            self._check_uncommitted(form, root, session_base(root, earlier).with_uncommitted)
+            session_says = session_base(root, earlier).with_uncommitted
+            self._check_uncommitted(form, root, session_says)
             request = JobRequest.for_repo(
                 form.text,
                 kind,  # type: ignore[arg-type]
                 root,
-                with_uncommitted=form.with_uncommitted,
+                # the session's uncommitted work always goes in (None: as the base says)
+                with_uncommitted=None if session_says else form.with_uncommitted,
                 budget_usd=form.budget_usd,
                 max_steps=MAX_STEPS,
                 escalate=form.escalate,
                 session_id=session_id,
                 session_jobs=earlier,
+                context_chars=context_budget(runner.agents),
                 approve_plan=form.approve_plan or runner.settings.auction.approve_plan,
             )
             number = len(earlier) + 1
@@ -174,5 +177,9 @@ class JobWorker(_AppBase):
         return answer[0]
 
     def _close_plan_screen(self) -> None:
-        if isinstance(self.screen, PlanScreen):
-            self.screen.dismiss(None)
+        """Dismiss the plan screen wherever it is: help or the palette may be on top of it."""
+        if not any(isinstance(screen, PlanScreen) for screen in self.screen_stack):
+            return
+        while not isinstance(self.screen, PlanScreen):
+            self.pop_screen()
+        self.screen.dismiss(None)
