@@ -25,21 +25,13 @@ from sale_tui.tui.app import SaleApp
 from sale_tui.tui.history_pane import AuctionScreen
 from sale_tui.tui.plan_screen import PlanScreen
 from tests.auction_helpers import bidder, role_of
-from tests.sandbox_helpers import FIX, git, make_repo, tree_state
+from tests.sandbox_helpers import FIX, git, tree_state
 from tests.test_sessions import SUBTRACT, record_job
+from tests.test_tui import anyio_backend, repo
 from tests.tui_helpers import ready, services_for, text_of, type_job, wait_until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("with_minilm")]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path / "repo")
+__all__ = ["anyio_backend", "repo"]  # the fixtures of test_tui.py, shared
 
 
 def executed_prompts(app: SaleApp) -> list[str]:
@@ -53,6 +45,15 @@ async def run_and_review(pilot: object, app: SaleApp, text: str) -> None:
     await pilot.press("ctrl+r")  # type: ignore[attr-defined]
     await wait_until(pilot, lambda: not app.running)  # type: ignore[arg-type]
     await wait_until(pilot, lambda: app.query_one(TabbedContent).active == "review")  # type: ignore[arg-type]
+
+
+async def until_the_plan_waits(pilot: object, app: SaleApp) -> None:
+    """Tick "approve plan first", run a job, and wait for its plan screen."""
+    await ready(pilot)  # type: ignore[arg-type]
+    app.query_one("#approve-plan", Checkbox).value = True
+    await type_job(pilot, "Fix add()")  # type: ignore[arg-type]
+    await pilot.press("ctrl+r")  # type: ignore[attr-defined]
+    await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen))  # type: ignore[arg-type]
 
 
 @pytest.mark.sandbox
@@ -123,11 +124,7 @@ async def test_the_plan_waits_and_the_edited_plan_is_what_runs(tmp_path: Path, r
     memory_path = tmp_path / "memory.db"
     app = SaleApp(services_for(repo, memory_path, [bidder("worker", 0.1, actions=FIX)]))
     async with app.run_test(size=(110, 32)) as pilot:
-        await ready(pilot)
-        app.query_one("#approve-plan", Checkbox).value = True
-        await type_job(pilot, "Fix add()")
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        await until_the_plan_waits(pilot, app)
         assert executed_prompts(app) == []  # nothing ran before the user's word
         await pilot.press("f4")  # a tab key does not close the plan behind the job's back
         assert isinstance(app.screen, PlanScreen)
@@ -247,11 +244,7 @@ async def test_a_stop_while_the_plan_waits_under_help_closes_the_plan(
     memory_path = tmp_path / "memory.db"
     app = SaleApp(services_for(repo, memory_path, [bidder("worker", 0.1, actions=FIX)]))
     async with app.run_test(size=(110, 32)) as pilot:
-        await ready(pilot)
-        app.query_one("#approve-plan", Checkbox).value = True
-        await type_job(pilot, "Fix add()")
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        await until_the_plan_waits(pilot, app)
         await pilot.press("f1")  # help opens on top of the waiting plan
         await pilot.press("f8")
         await wait_until(pilot, lambda: not app.running)

@@ -109,13 +109,6 @@ class SessionRecords:
         found = self.sessions(repo, limit=1, with_jobs=True)
         return found[0] if found else None
 
-    def session_of(self, auction_id: str) -> str | None:
-        row = self.db.execute(
-            "SELECT j.session_id FROM auctions a JOIN jobs j ON j.id = a.job_id WHERE a.id = ?",
-            [auction_id],
-        ).fetchone()
-        return row[0] if row else None
-
     def session_jobs(self, session_id: str) -> list[SessionJob]:
         jobs = []
         for row in self.db.execute(_JOBS, [session_id]).fetchall():
