@@ -149,7 +149,8 @@ def do_command(
     session_id, earlier, _ = pick_session(
         runner.memory, root, resume=session, continue_last=continue_session, title=job
     )
-    if with_uncommitted is None and session_base(root, earlier).with_uncommitted is None:
+    base = session_base(root, earlier)
+    if with_uncommitted is None and base.with_uncommitted is None:
         # asked only when neither the flag nor the session's own uncommitted work decides
         with_uncommitted = choose_snapshot_mode(root, None)
     request = JobRequest.for_repo(
@@ -164,6 +165,7 @@ def do_command(
         session_id=session_id,
         session_jobs=earlier,
         context_chars=context_budget(runner.agents),
+        base=base,
         # auction.approve_plan from the config asks only where there is someone to ask
         approve_plan=(runner.settings.auction.approve_plan and interactive)
         if approve_plan is None

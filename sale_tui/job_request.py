@@ -12,7 +12,7 @@ from sale_tui.instructions import BUDGET_CHARS, project_instructions
 from sale_tui.jobs import MAX_CONTEXT_CHARS, detect_test_command, protected_tests
 from sale_tui.memory.sessions import SessionJob
 from sale_tui.repo import Snapshot, is_dirty, snapshot, summarize
-from sale_tui.sessions import job_context, session_base, session_context
+from sale_tui.sessions import Base, job_context, session_base, session_context
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,16 @@ class JobRequest:
         session_jobs: Sequence[SessionJob] = (),
         approve_plan: bool = False,
         context_chars: int = MAX_CONTEXT_CHARS,
+        base: Base | None = None,
     ) -> JobRequest:
         """The job as both front ends build it: the snapshot of where the session's work
         stands (``sessions.session_base``; ``with_uncommitted`` applies when that is HEAD, and
         None leaves it to the base: the session's uncommitted work goes in, else HEAD only),
         the repo summary, the project instructions and the session so far, and, for coding,
         the test command and the test files that are read-only. ``context_chars``: what the
-        instructions and the session may take together (``jobs.context_budget``)."""
-        base = session_base(root, session_jobs)
+        instructions and the session may take together (``jobs.context_budget``); ``base``:
+        ``session_base(root, session_jobs)`` when the caller has it already."""
+        base = base or session_base(root, session_jobs)
         if base.ref != "HEAD":
             code = snapshot(root, ref=base.ref)
         else:

@@ -293,14 +293,10 @@ def where_head_is(path: Path) -> str:
     return f"detached HEAD {head}" if repo.head.is_detached else f"{repo.active_branch} at {head}"
 
 
-def reaches(path: Path, commit: str) -> Literal["head", "apart", "missing"]:
-    """Where ``commit`` stands from HEAD: in its history (``head``: merged, or checked out),
-    elsewhere (``apart``: on its own branch), or gone (``missing``)."""
+def in_head_history(path: Path, commit: str) -> bool:
+    """Whether HEAD's history holds ``commit`` (the user merged it, or checked it out)."""
     root = Path(open_repo(path).working_dir)
-    if _git(root, "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
-        return "missing"
-    ancestor = _git(root, "merge-base", "--is-ancestor", commit, "HEAD").returncode == 0
-    return "head" if ancestor else "apart"
+    return _git(root, "merge-base", "--is-ancestor", commit, "HEAD").returncode == 0
 
 
 def branch_tip(path: Path, branch: str) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from sale_tui import patches
 from sale_tui.errors import UsageError
 from sale_tui.memory.sessions import SessionJob, SessionRecords
-from sale_tui.repo import branch_tip, in_worktree, reaches, where_head_is
+from sale_tui.repo import branch_tip, in_head_history, in_worktree, where_head_is
 
 CONTEXT_CHARS = 3000
 """The session part of the prompts (about 750 tokens); older jobs shrink to a line first."""
@@ -59,7 +59,7 @@ def session_base(root: Path, jobs: Sequence[SessionJob]) -> Base:
     tip = branch_tip(root, branch) if branch else None
     if tip is None:
         return Base("HEAD", None, f"{here} (job {number}'s branch {branch or '?'} is gone)")
-    if reaches(root, tip) == "head":
+    if in_head_history(root, tip):
         return Base("HEAD", None, f"{here} (it holds job {number}'s work)")
     return Base(tip, False, f"branch {branch} at {tip[:8]} (job {number}'s work)")
 

@@ -99,7 +99,8 @@ class JobWorker(_AppBase):
                 runner.memory, root, resume=self.session_id, continue_last=False, title=form.text
             )
             self.session_id = session_id
-            session_says = session_base(root, earlier).with_uncommitted
+            base = session_base(root, earlier)
+            session_says = base.with_uncommitted
             self._check_uncommitted(form, root, session_says)
             request = JobRequest.for_repo(
                 form.text,
@@ -113,6 +114,7 @@ class JobWorker(_AppBase):
                 session_id=session_id,
                 session_jobs=earlier,
                 context_chars=context_budget(runner.agents),
+                base=base,
                 approve_plan=form.approve_plan or runner.settings.auction.approve_plan,
             )
             number = len(earlier) + 1
