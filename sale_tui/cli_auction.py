@@ -149,6 +149,7 @@ def calibrate_command(
             train_accuracy=result.train_after,
             heldout_accuracy=result.heldout_after,
             baseline_heldout_accuracy=result.heldout_before,
+            heldout_tasks=result.heldout_tasks,
         )
     if as_json:
         print(json.dumps({**asdict(result), "saved": not dry_run}, default=str))

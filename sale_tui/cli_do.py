@@ -249,6 +249,8 @@ def _review(
 
 
 def _finish(pipeline: JobPipeline, as_json: bool) -> None:
+    from sale_tui.refit import refit_if_due
+
     done = pipeline.finished()
     tests = {True: "passed", False: "failed", None: "n/a"}[done.tests_passed]
     _emit(
@@ -266,5 +268,10 @@ def _finish(pipeline: JobPipeline, as_json: bool) -> None:
         + (f"\n{changed_tests_warning(done.changed_tests)}" if done.changed_tests else ""),
         **dataclasses.asdict(done),
     )
+    refit = refit_if_due(pipeline.runner.memory, pipeline.runner.settings)
+    if refit is not None:
+        _emit(
+            as_json, "WeightsRefitted", f"[dim]{safe(refit.line())}[/]", **dataclasses.asdict(refit)
+        )
     if not done.success:
         sys.exit(1)

@@ -45,8 +45,13 @@ def history_command(
     as_json: JsonFlag = False,
 ) -> None:
     """List past auctions, newest first, grouped by session: job, winner, outcome, $ of the
-    auction. ``--sessions`` lists the sessions (``sale-tui show ID`` shows one whole)."""
-    memory = _memory()
+    auction; under them, which auction weights are in use and when they are refit.
+    ``--sessions`` lists the sessions (``sale-tui show ID`` shows one whole)."""
+    from sale_tui.refit import weights_status
+    from sale_tui.runner import open_memory
+
+    settings = load_cli_settings()
+    memory = open_memory(settings)
     if sessions:
         _list_sessions(memory, limit, as_json)
         return
@@ -90,6 +95,7 @@ def history_command(
                 end_section=index == len(group) - 1,
             )
     out.print(table)
+    out.print(Text(weights_status(memory, settings), style="dim"))
 
 
 def _by_session(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

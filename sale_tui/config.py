@@ -89,7 +89,11 @@ class AuctionConfig(_Section):
     default_juror_weight: float | None = Field(default=None, ge=0)
     """Weight of an unlisted juror. Default: 1 / (5 x jury size), so the jury adds at most 1."""
     use_fitted_weights: bool = True
-    """Use the weights last fitted by ``sale-tui calibrate`` when there are any."""
+    """Use the weights last fitted (by ``sale-tui calibrate`` or an automatic refit)."""
+    refit_every: int = Field(default=20, ge=0)
+    """Refit the weights after a job once this many new outcomes have been recorded since the
+    last fit (0: never on its own; ``sale-tui calibrate`` still does). A refit is adopted only
+    when it routes the held-out jobs at least as well as the weights in use."""
     job_budget_usd: float | None = Field(default=None, gt=0)
     """Cap in $ per job (auction + estimated execution). ``--budget`` overrides it."""
     session_budget_usd: float | None = Field(default=None, gt=0)

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from sale_tui.memory import AuctionMemory
 from sale_tui.memory.db import open_database
 from tests.conftest import run_cli
 from tests.sandbox_helpers import git, make_repo, tree_state
+from tests.test_calibrate import fill_world
 
 pytestmark = [pytest.mark.local_model, pytest.mark.sandbox]
 
@@ -41,6 +43,9 @@ def home(isolated_home: Path, with_smollm: Path, with_minilm: Path) -> Path:
 
 
 def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) -> None:
+    # 8 earlier outcomes in the memory: this job's makes 9, and the refit is due after it
+    fill_world(AuctionMemory(home / "data" / "memory.db"), 8)
+    (home / "config.toml").write_text(ROSTER.replace("[auction]", "[auction]\nrefit_every = 9"))
     repo = make_repo(tmp_path / "repo")
     (repo / "test_calc.py").write_text(
         "from calc import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -70,14 +75,16 @@ def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) ->
         "AgentStopped",
         "TestsRan",
         "JobFinished",
+        "WeightsRefitted",
     ):
         assert expected in names
     # one agent: its bid is the only one, so no jury is asked
     assert "JuryScored" not in names
     won = next(e for e in events if e["event"] == "WinnerChosen")
     assert "the only bid left" in won["reason"]
-    finished = events[-1]
+    finished, refit = events[-2:]
     assert finished["event"] == "JobFinished"
+    assert refit["event"] == "WeightsRefitted" and refit["outcomes"] == 9
     assert result.returncode == (0 if finished["success"] else 1)
     tests_ran = next(e for e in events if e["event"] == "TestsRan")
     assert tests_ran["passed"] is finished["tests_passed"]
@@ -86,9 +93,13 @@ def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) ->
     assert finished["auction_tokens"] > 0 and finished["execution_tokens"] > 0
     assert tree_state(repo) == before  # --apply no: nothing reached the repo
     db = open_database(home / "data" / "memory.db")
-    execution = db.execute("SELECT agent, status, tests_passed FROM executions").fetchone()
+    execution = db.execute(
+        "SELECT agent, status, tests_passed FROM executions WHERE agent = 'tiny'"
+    ).fetchone()
     assert execution[0] == "tiny"
     assert execution[1] == ("success" if finished["success"] else "failure")
+    fits = db.execute("SELECT trigger, outcomes, adopted FROM fitted_weights").fetchall()
+    assert fits == [("auto", 9, int(refit["adopted"]))]
 
 
 def test_ctrl_c_during_execution_leaves_no_container_and_an_unchanged_repo(

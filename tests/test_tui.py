@@ -323,6 +323,9 @@ async def test_history_search_detail_and_costs(tmp_path: Path, repo: Path) -> No
         summary = app.query_one("#costs-summary", Static)
         await wait_until(pilot, lambda: "3 auctions" in text_of(summary))
         assert "auction overhead" in text_of(summary)
+        weights = text_of(app.query_one("#costs-weights", Static))
+        assert "auction weights: the configured ones (no fit yet)" in weights
+        assert "next refit after 17 more outcomes" in weights  # 3 of the default 20
         agents = app.query_one("#costs-agents", DataTable)
         rows = {str(agents.get_row_at(i)[0]): agents.get_row_at(i) for i in range(agents.row_count)}
         assert rows["small"][2] == "2" and rows["small"][3] == "67%"

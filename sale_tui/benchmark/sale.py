@@ -229,7 +229,12 @@ def _freeze(memory: AuctionMemory, weights: Weights) -> None:
     """The weights the stream's auctions use (``runner.weights_from`` reads the latest)."""
     nan = float("nan")
     memory.save_fitted_weights(
-        weights, records=0, train_accuracy=nan, heldout_accuracy=nan, baseline_heldout_accuracy=nan
+        weights,
+        records=0,
+        train_accuracy=nan,
+        heldout_accuracy=nan,
+        baseline_heldout_accuracy=nan,
+        trigger="bench",
     )
 
 

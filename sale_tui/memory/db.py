@@ -223,6 +223,24 @@ def m006_sessions(db: sqlite_utils.Database) -> None:
     db.table("jobs").create_index(["session_id"], if_not_exists=True)
 
 
+def m007_refits(db: sqlite_utils.Database) -> None:
+    """Automatic refits: each fit says what started it (``trigger``: calibrate, auto or
+    bench), how many outcomes the memory held then (``outcomes``: the next automatic refit
+    counts from there), whether the auction uses it (``adopted``: an automatic fit that routes
+    the held-out jobs worse than the weights in use is kept only as a record) and why
+    (``reason``). Fits from before have none: they were all adopted."""
+    present = db.table("fitted_weights").columns_dict
+    for name, kind in (
+        ("trigger", str),
+        ("outcomes", int),
+        ("adopted", int),
+        ("heldout_tasks", int),
+        ("reason", str),
+    ):
+        if name not in present:
+            db.table("fitted_weights").add_column(name, kind)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_applications,
@@ -230,6 +248,7 @@ MIGRATIONS: list[Migration] = [
     m004_token_split,
     m005_track_records,
     m006_sessions,
+    m007_refits,
 ]
 
 

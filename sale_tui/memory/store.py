@@ -30,6 +30,7 @@ from sale_tui.embedding import Embedder, get_embedder
 from sale_tui.memory.costs import CostQueries
 from sale_tui.memory.db import now, open_database
 from sale_tui.memory.executions import ExecutionRecords
+from sale_tui.memory.fits import FitRecords
 from sale_tui.memory.history import HistoryQueries
 from sale_tui.memory.index import VectorIndex
 from sale_tui.memory.pairs import PlanPairs
@@ -47,7 +48,13 @@ def new_id() -> str:
 
 
 class AuctionMemory(
-    HistoryQueries, CostQueries, ExecutionRecords, TrackRecords, PlanPairs, SessionRecords
+    HistoryQueries,
+    CostQueries,
+    ExecutionRecords,
+    FitRecords,
+    TrackRecords,
+    PlanPairs,
+    SessionRecords,
 ):
     def __init__(self, path: Path | None = None, embedder: Embedder | None = None) -> None:
         self.path = path or default_path()
@@ -309,33 +316,7 @@ class AuctionMemory(
         self.db.table("applications").update(application_id, {"undone_at": now()})
         self.record_verdict(auction_id, "undone")
 
-    def save_fitted_weights(
-        self,
-        weights: Weights,
-        *,
-        records: int,
-        train_accuracy: float,
-        heldout_accuracy: float,
-        baseline_heldout_accuracy: float,
-    ) -> None:
-        self.db.table("fitted_weights").insert(
-            {
-                "created_at": now(),
-                "weights": json.dumps(dataclasses.asdict(weights)),
-                "records": records,
-                "train_accuracy": train_accuracy,
-                "heldout_accuracy": heldout_accuracy,
-                "baseline_heldout_accuracy": baseline_heldout_accuracy,
-            }
-        )
-
     # -- reading -----------------------------------------------------------------------
-    def latest_fitted_weights(self) -> Weights | None:
-        row = self.db.execute(
-            "SELECT weights FROM fitted_weights ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        return Weights(**json.loads(row[0])) if row else None
-
     def outcome(self, auction_id: str) -> str | None:
         row = self.db.execute(
             "SELECT status, verdict FROM executions WHERE auction_id = ? ORDER BY id DESC LIMIT 1",

@@ -1,12 +1,14 @@
-"""The Costs tab: totals, per agent (share of jobs won, $ as bidder, juror and worker), the
-auction's overhead against the work, and two charts: $ per day (auction vs execution) and the
-share of auctions a cheaper agent won as the memory grew."""
+"""The Costs tab: totals, which auction weights are in use (and when the next refit comes),
+per agent (share of jobs won, $ as bidder, juror and worker), the auction's overhead against
+the work, and two charts: $ per day (auction vs execution) and the share of auctions a cheaper
+agent won as the memory grew."""
 
 from __future__ import annotations
 
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -23,6 +25,7 @@ TREND_WINDOW = 10
 class CostsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Loading the memory…", id="costs-summary")
+        yield Static("", id="costs-weights")
         table: DataTable[Any] = DataTable(id="costs-agents", cursor_type="row")
         yield table
         with Horizontal(id="costs-charts"):
@@ -36,14 +39,19 @@ class CostsPane(Vertical):
 
     @work(thread=True, exclusive=True, group="costs")
     def reload(self) -> None:
+        from sale_tui.config import load_settings
+        from sale_tui.refit import weights_status
+
         app: Any = self.app
         try:
+            settings = load_settings(cwd=app.services.repo)
             with app.using_memory() as memory:
                 data = (
                     memory.overhead(),
                     memory.cost_per_agent(),
                     memory.cost_per_day(),
                     memory.small_agent_wins(TREND_WINDOW),
+                    weights_status(memory, settings),
                 )
         except Exception as error:
             app.report_from_worker(error, "reading the costs failed")
@@ -61,6 +69,7 @@ class CostsPane(Vertical):
         agents: list[dict[str, Any]],
         days: list[dict[str, Any]],
         trend: list[tuple[int, float]],
+        weights: str,
     ) -> None:
         total = overhead.auction_usd + overhead.execution_usd
         tokens = overhead.auction_tokens + overhead.execution_tokens
@@ -73,6 +82,7 @@ class CostsPane(Vertical):
             f"auction overhead: [bold]{overhead.auction_share:.0%}[/] of $, "
             f"{token_share:.0%} of tokens · $ nominal for local models"
         )
+        self.query_one("#costs-weights", Static).update(Text(weights, style="dim"))
         table = self.query_one("#costs-agents", DataTable)
         table.clear()
         for row in agents:

@@ -136,6 +136,8 @@ class JobWorker(_AppBase):
                     self.post_message(JobEventPosted(event))
                     if isinstance(event, PlanReady):
                         pipeline.decide_plan(self._wait_for_plan(event))
+            if not stopped:
+                self._refit_after_job(runner)
             self.post_message(JobEnded(pipeline, stopped=stopped))
         except StopRequested:  # raised by the model call the stop cancelled
             self.post_message(JobEnded(pipeline, stopped=True))
@@ -143,6 +145,19 @@ class JobWorker(_AppBase):
             self.post_message(JobEnded(pipeline, error=error.one_line()))
         except Exception as error:  # the UI must survive; the memory has kept the record
             self.post_message(JobEnded(pipeline, error=f"unexpected error: {error!r}"))
+
+    def _refit_after_job(self, runner: AuctionRunner) -> None:
+        """The automatic refit (refit.py), when due: said in a notice, kept in the memory, and
+        shown on the Costs tab. Its failure is reported without failing the job."""
+        from sale_tui.refit import refit_if_due
+
+        try:
+            refit = refit_if_due(runner.memory, runner.settings)
+        except Exception as error:
+            self.report_from_worker(error, "refitting the auction weights failed")
+            return
+        if refit is not None:
+            self.call_from_thread(self.notify, safe(refit.line()), title="Auction weights")
 
     def _check_uncommitted(self, form: JobForm, root: Path, session_says: bool | None) -> None:
         """Live state, before every job: a tree that turned dirty since the Job tab looked (an
