@@ -80,18 +80,55 @@ def test_without_the_setting_the_agent_decides_when_it_is_done(
 
 
 def test_tests_that_already_pass_do_not_end_the_run(tmp_path: Path) -> None:
-    # a job on a green repo (add a feature): passing tests after a change prove nothing
-    root = make_exercise(tmp_path / "ex")
-    (root / "solution.py").write_text("def double(x):\n    return x + x\n")
-    from tests.sandbox_helpers import git
-
-    git(root, "commit", "-qam", "done already")
     model = script(WRITE, "ACTION: finish rewrote it")
-    with Workspace(snapshot(root), "tests-green") as ws:
+    with Workspace(snapshot(green_exercise(tmp_path / "ex")), "tests-green") as ws:
         events = run_steps(model, SandboxEnvironment(ws), SMALL)
     assert "fail before any change" not in model.requests[0].messages[0]["content"]
     assert len(model.requests) == 2 and isinstance(events[-1], AgentStopped)
     assert events[-1].summary == "rewrote it"
+
+
+def green_exercise(root: Path) -> Path:
+    """The exercise already solved: a job on a green repo, where passing tests after a change
+    prove nothing."""
+    from tests.sandbox_helpers import git
+
+    make_exercise(root)
+    (root / "solution.py").write_text("def double(x):\n    return x + x\n")
+    git(root, "commit", "-qam", "done already")
+    return root
+
+
+def test_the_same_file_sent_again_with_the_tests_green_ends_a_small_models_run(
+    tmp_path: Path,
+) -> None:
+    # the 0.5B's way of saying it is done: it would send it until stopped as stuck
+    model = script(WRITE, WRITE, "ACTION: run rm solution.py")
+    with Workspace(snapshot(green_exercise(tmp_path / "ex")), "final-rewrite") as ws:
+        env = SandboxEnvironment(ws)
+        events = run_steps(model, env, SMALL)
+        assert "return 2 * x" in (env.read("solution.py") or "")  # the third reply never ran
+    stopped = events[-1]
+    assert isinstance(stopped, AgentStopped) and stopped.reason == "finished"
+    assert stopped.steps == 2 and len(model.requests) == 2
+    assert stopped.summary.startswith("Changed solution.py and sent it again unchanged")
+
+
+def test_the_same_file_sent_again_goes_on_while_the_tests_fail_or_nothing_changed(
+    env: SandboxEnvironment, tmp_path: Path
+) -> None:
+    wrong = "ACTION: write solution.py\n```python\ndef double(x):\n    return 3 * x\n```"
+    model = script(wrong, wrong, "ACTION: finish gave up")
+    events = run_steps(model, env, replace(SMALL, draft_first=False))
+    stopped = events[-1]
+    assert isinstance(stopped, AgentStopped)  # the tests fail: not done at the second write
+    assert stopped.steps > 2 and "sent it again unchanged" not in stopped.summary
+    # a file sent back as it was, when the run has changed nothing: not done either
+    same = "ACTION: write solution.py\n```python\ndef double(x):\n    return x + x\n```"
+    model = script(same, "ACTION: finish nothing to do")
+    with Workspace(snapshot(green_exercise(tmp_path / "green")), "unchanged") as ws:
+        events = run_steps(model, SandboxEnvironment(ws), SMALL)
+    assert len(model.requests) == 2 and events[-1].summary == "nothing to do"  # type: ignore[union-attr]
 
 
 def test_a_write_that_leaves_the_stub_does_not_count_as_done(env: SandboxEnvironment) -> None:

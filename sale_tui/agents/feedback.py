@@ -7,6 +7,8 @@ from sale_tui.agents import file_tools
 from sale_tui.agents.environment import Environment, failing_summary
 from sale_tui.agents.task import AgentTask
 
+PROMPT_READ_ONLY = 10
+"""Read-only files named in the prompt; past that, a count (a big repo has hundreds)."""
 FAILING_FINISH = (
     "Not finished: the tests fail since your last change (see above). Fix the code and the "
     "tests run again, or finish again to stop anyway."
@@ -61,3 +63,11 @@ def tests_before(env: Environment, task: AgentTask) -> str | None:
         return None
     shown = failing_summary(before.output)
     return f"The tests (`{task.test_command}`) fail before any change:\n{shown}"
+
+
+def read_only_line(read_only: frozenset[str]) -> str:
+    """The job's read-only files as the prompt names them."""
+    named = sorted(read_only)
+    more = len(named) - PROMPT_READ_ONLY
+    line = ", ".join(named[:PROMPT_READ_ONLY])
+    return line + (f" and {more} more test files" if more > 0 else "")

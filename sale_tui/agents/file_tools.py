@@ -29,6 +29,9 @@ REPO_ROOT = "/work"
 """Where the sandbox holds the repo (sandboxes.docker_sandbox.WORKDIR): ``/work/a.py`` is
 ``a.py``."""
 
+UNCHANGED = "already has exactly this content"
+"""What a write says when the file is already that: a small model's way of saying it is done."""
+
 
 def normal_path(path: str) -> str:
     """``./a//b.py``, ``/work/a/b.py``, ``/a/b.py`` → ``a/b.py``: the one spelling the tools
@@ -153,6 +156,13 @@ def _write_checked(env: Environment, path: str, old: str | None, new: str) -> st
     return None
 
 
+def viewed_file(target: str) -> str:
+    """The file a view asks for: ``app.py:12`` → ``app.py``."""
+    path = normal_path(target)
+    head, _, line = path.rpartition(":")
+    return head if head and line.split("-")[0].isdigit() else path
+
+
 def write(
     env: Environment, path: str, content: str, read_only: frozenset[str] = frozenset()
 ) -> tuple[str, bool]:
@@ -166,7 +176,7 @@ def write(
         content += "\n"
     old = env.read(path)
     if old == content:
-        return f"{path} already has exactly this content: nothing changed.", False
+        return f"{path} {UNCHANGED}: nothing changed.", False
     dropped = dropped_definitions(path, old, content)
     if dropped:
         return (
