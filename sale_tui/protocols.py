@@ -118,8 +118,11 @@ class Model(Protocol):
         on_text: Callable[[str], None] | None = None,
         repetition_penalty: float | None = None,
         seed: int | None = None,
+        stop_if_repeating: bool = False,
     ) -> Reply:
         """``repetition_penalty``: llama.cpp-style multiplicative penalty on recently used
         tokens (1.0 = off). Providers without one ignore it. ``seed``: the sampler's seed
-        (local models), so a sampled call gives the same reply when run again."""
+        (local models), so a sampled call gives the same reply when run again.
+        ``stop_if_repeating``: end the generation once its text is a repetition loop
+        (``repetition.repeats_itself``); local models do, hosted ones ignore it."""
         ...

@@ -229,6 +229,9 @@ def test_garbage_bidders_drop_out_with_reasons() -> None:
     assert dropped.pop("looping").startswith("degenerate bid: it repeats itself")
     assert dropped == {"broken": "provider exploded", "mute": "empty bid"}
     assert final(events).winner.agent == "ok"
+    # every bid asks the engine to end a loop early (the local engine does: test_local_model)
+    bids = [r for a in agents for r in a.model.requests if role_of(r) == "bid"]  # type: ignore[attr-defined]
+    assert len(bids) == 4 and all(r.stop_if_repeating for r in bids)
 
 
 def test_a_juror_that_says_no_digit_leaves_a_recorded_gap() -> None:

@@ -390,3 +390,35 @@ def test_sale_learned_stops_auctioning_once_the_memory_is_sure(tmp_path: Path) -
     # the paper's sale+memory on the same stream auctions every task
     paper = run_sale("sale+memory", tasks, agents, store, tmp_path, orders=[0], settings=settings)
     assert all(item.overhead_tokens > 0 for item in paper)
+
+
+@pytest.mark.usefixtures("with_minilm")
+def test_sale_refit_refits_the_weights_along_the_stream(tmp_path: Path) -> None:
+    """``sale+refit`` is ``sale+learned`` with ``do``'s automatic refit: every
+    ``refit_every`` outcomes the stream's memory gets a fit, adopted or kept as a record."""
+    from sale_tui.benchmark.sale import run_sale
+    from sale_tui.config import Settings
+    from tests.auction_helpers import bidder
+
+    agents = [bidder("small", 0.1), bidder("large", 2.0)]
+    tasks = [
+        Task(
+            f"t{i}", "coding", f"def sub_{i}(a, b):\n    '''Subtract b from a.'''\n", "s", "python"
+        )
+        for i in range(12)
+    ]
+    store = OutcomeStore(tmp_path / "outcomes.json")
+    for task in tasks:
+        store.add(attempt(task.id, "small", int(task.id[1:]) % 3 != 0, 0.001))
+        store.add(attempt(task.id, "large", True, 0.01))
+    settings = Settings.model_validate(
+        {"auction": {"explore": 1.0, "mode": "always", "refit_every": 4}}
+    )
+    routed = run_sale("sale+refit", tasks, agents, store, tmp_path, orders=[0], settings=settings)
+    assert len(routed) == len(tasks)
+    cache = json.loads((tmp_path / "auctions-sale+refit-0.json").read_text())
+    refits = [done["refit"] for done in cache.values() if done["refit"]]
+    assert refits and all(r["outcomes"] >= 4 for r in refits)
+    memory = AuctionMemory(tmp_path / "memory-sale+refit-0.db")
+    fit = memory.latest_fit()
+    assert fit is not None and fit.trigger == "auto" and fit.adopted == refits[-1]["adopted"]

@@ -14,6 +14,7 @@ import pytest
 
 from sale_tui.config import Settings
 from sale_tui.models.client import LiteLLMModel
+from sale_tui.repetition import repeats_itself
 from sale_tui.roster import build_roster
 from tests.conftest import run_cli
 
@@ -52,6 +53,23 @@ def test_completion_with_usage_cost_and_exact_logprobs(smollm: LiteLLMModel) -> 
     # Greedy decoding picks the most likely token: the chosen one is the top-1 alternative.
     assert reply.logprobs[0].token == reply.logprobs[0].top[0][0]
     assert "".join(t.token for t in reply.logprobs).strip() == reply.text.strip()
+
+
+def test_a_generation_that_loops_ends_early_when_asked(smollm: LiteLLMModel) -> None:
+    # greedy SmolLM2 loops on this prompt: the auction asks bids to end such a loop
+    messages = [
+        {"role": "user", "content": "List the same step again and again: Step: run the tests."}
+    ]
+    whole, cut = (
+        smollm.complete(
+            messages, max_tokens=256, temperature=0.0, logprobs=True, stop_if_repeating=stop
+        )
+        for stop in (False, True)
+    )
+    assert repeats_itself(whole.text) is not None
+    assert repeats_itself(cut.text) is not None  # the bid check drops it all the same
+    assert cut.usage.completion_tokens < whole.usage.completion_tokens
+    assert cut.logprobs is not None and len(cut.logprobs) == cut.usage.completion_tokens
 
 
 def test_a_shared_prompt_prefix_is_reported_cached_and_priced_lower(smollm: LiteLLMModel) -> None:

@@ -121,6 +121,7 @@ class _Auction:
             logprobs=True,
             top_logprobs=5,
             repetition_penalty=BID_REPETITION_PENALTY,
+            stop_if_repeating=True,  # a looping bid is dropped: no need to write it to the cap
         )
         entropy, kind = scoring.normalised_entropy(reply)
         bid = Bid(

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 import re
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sale_tui.protocols import Reply, TokenLogprob
+from sale_tui.repetition import repeats_itself
 
 LIKERT_MAX = 5
 _DIGIT = re.compile(r"[0-5]")
@@ -69,12 +69,6 @@ def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
     return min(high, max(low, value))
 
 
-REPETITION_RATIO = 2.4
-"""Text that compresses more than this (zlib) is a repetition loop, not a plan: the threshold
-Whisper uses to reject looping transcripts. Typical plans compress 1.5-2x."""
-MIN_CHARS_FOR_REPETITION = 200
-
-
 def degenerate_reason(text: str, prompt: str = "") -> str | None:
     """Why a bid is garbage rather than a plan (empty, looping, or the prompt's own lines
     copied back: a 0.5B model's bid was the jury's 0-5 scale, and it won), or None."""
@@ -86,11 +80,9 @@ def degenerate_reason(text: str, prompt: str = "") -> str | None:
     copied = sum(line in given for line in lines)
     if copied >= 2 and copied * 2 >= len(lines):
         return f"degenerate bid: {copied} of its {len(lines)} lines are copied from the prompt"
-    if len(stripped) >= MIN_CHARS_FOR_REPETITION:
-        data = stripped.encode()
-        ratio = len(data) / len(zlib.compress(data))
-        if ratio > REPETITION_RATIO:
-            return f"degenerate bid: it repeats itself (compression ratio {ratio:.1f})"
+    ratio = repeats_itself(stripped)
+    if ratio is not None:
+        return f"degenerate bid: it repeats itself (compression ratio {ratio:.1f})"
     return None
 
 

@@ -16,6 +16,9 @@ interrupted run resumes (the memory file holds exactly the auctions done so far)
 bidder's track record on similar past jobs in the value, and no auction at all when the records
 leave no doubt (``auction.mode = auto``, as ``sale-tui do`` runs by default); with a training
 split, its stream starts from the training memory, as a user's memory holds their past jobs.
+``sale+refit``: ``sale+learned`` with the automatic refit ``do`` makes after a job
+(``refit.refit_if_due``: every ``auction.refit_every`` outcomes, adopted only when it routes
+the held-out auctions no worse), so the weights move during the stream.
 
 With training tasks (``--train N``), both follow the paper's protocol: first an auction on
 every training task, each agent's outcome recorded (graded, as the trained routers learn it),
@@ -43,9 +46,12 @@ from sale_tui.benchmark.tasks import Task
 from sale_tui.config import Settings
 from sale_tui.memory import AuctionMemory
 from sale_tui.prompting import PromptLibrary
+from sale_tui.refit import refit_if_due
 from sale_tui.runner import AuctionRunner, weights_from
 
-SALE_STRATEGIES = ("sale", "sale+memory", "sale+learned")
+SALE_STRATEGIES = ("sale", "sale+memory", "sale+learned", "sale+refit")
+LEARNED = ("sale+learned", "sale+refit")
+"""As ``sale-tui do`` runs: the memory's records in the value, routing without an auction."""
 ESCALATE = 1
 """Escalations after a failed check, as ``sale-tui do --escalate`` (default 1)."""
 
@@ -92,7 +98,7 @@ def _stream(
 ) -> list[Routed]:
     """The tasks in stream order (seeded), each routed by an auction (or by the memory)."""
     with_memory = strategy in STREAMED
-    learned = strategy == "sale+learned"
+    learned = strategy in LEARNED
     settings = settings_for(strategy, settings or Settings())
     order = list(tasks)
     random.Random(seed).shuffle(order)
@@ -120,6 +126,7 @@ def _stream(
             won = isinstance(final, WinnerChosen)
             winner = final.winner.agent if isinstance(final, WinnerChosen) else cheapest
             tried = _escalated(task, winner, prices, store)
+            refit = None
             if won:
                 for attempt in tried:  # escalation outcomes too, as `do` records them
                     # what the user saw (agentic tasks), never the hidden grade, is learnt
@@ -133,11 +140,14 @@ def _stream(
                         tokens=attempt.tokens,
                         cost_usd=attempt.cost_usd,
                     )
+                if strategy == "sale+refit":  # after the job, as `do` does
+                    refit = refit_if_due(memory, settings)
             by_memory = any(
                 isinstance(e, MemoryConsulted) and e.outcome == "routed" for e in events
             )
             cache[task.id] = {
-                "winner": winner, "decided": won, "routed": by_memory, **_spent(final)
+                "winner": winner, "decided": won, "routed": by_memory, **_spent(final),
+                "refit": None if refit is None else dataclasses.asdict(refit),
             }  # fmt: skip
             _save(cache_path, cache)
         progress(task.id)
@@ -164,8 +174,8 @@ def _stream(
 
 def settings_for(strategy: str, settings: Settings) -> Settings:
     """The paper's ``sale`` and ``sale+memory`` auction every job with no memory term;
-    ``sale+learned`` runs as configured (``do``'s defaults)."""
-    if strategy == "sale+learned":
+    ``sale+learned`` and ``sale+refit`` run as configured (``do``'s defaults)."""
+    if strategy in LEARNED:
         return settings
     auction = settings.auction.model_copy(update={"mode": "always", "w_memory": 0.0})
     return settings.model_copy(update={"auction": auction})

@@ -19,7 +19,7 @@ from sale_tui.benchmark.outcomes import Attempt, OutcomeStore
 from sale_tui.benchmark.tasks import Task
 
 UNKNOWN = ("", "unknown", "i don't know", "not found")
-STREAMED = ("sale+memory", "sale+learned")
+STREAMED = ("sale+memory", "sale+learned", "sale+refit")
 """SALE strategies whose memory grows along the stream, so they run once per stream order."""
 
 

@@ -285,6 +285,7 @@ class LiteLLMModel:
         on_text: Callable[[str], None] | None = None,
         repetition_penalty: float | None = None,
         seed: int | None = None,
+        stop_if_repeating: bool = False,
     ) -> Reply:
         """One chat completion with retries on transient errors; streams text to ``on_text``.
 
@@ -300,6 +301,8 @@ class LiteLLMModel:
             request["extra_body"]["repeat_penalty"] = repetition_penalty
         if seed is not None and "extra_body" in request:  # local: hosted seeds vary by provider
             request["extra_body"]["seed"] = seed
+        if stop_if_repeating and "extra_body" in request:  # local: the engine sees each token
+            request["extra_body"]["stop_if_repeating"] = True
         if "logprobs" in request:
             on_text = None
         attempts = 0

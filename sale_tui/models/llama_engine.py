@@ -25,7 +25,9 @@ with an extra ``entropy`` per token.
 Stopping: every call takes a ``should_stop`` callable, asked at each generated token; when it
 says yes the generation ends at that token and the call raises ``Cancelled``. (Prompt
 processing is one llama.cpp call that cannot be interrupted from Python: the worker's parent
-kills the worker when a stop is not answered within a second.)
+kills the worker when a stop is not answered within a second.) A request with
+``stop_if_repeating`` also ends, as if finished, once its text is a repetition loop (the
+auction asks it for bids: a looping bid is dropped anyway).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+
+from sale_tui import repetition
 
 ExtraBuffers = Literal["auto", "on", "off"]
 ShouldStop = Callable[[], bool]
@@ -175,6 +179,30 @@ class _StopGuard:
             raise Cancelled
 
 
+class _RepetitionStop:
+    """Ends a generation whose text has become a repetition loop (``repetition``), checked
+    every ``CHECK_EVERY`` tokens: a looping bid is dropped anyway, and the rest of its tokens
+    would cost seconds on a CPU. Like ``_StopGuard`` it forces end-of-sequence."""
+
+    def __init__(self, detokenize: Callable[[list[int]], str], eos_token: int) -> None:
+        self.detokenize, self.eos_token = detokenize, eos_token
+        self.prompt_len: int | None = None
+        self.hit = False
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if self.prompt_len is None:  # the first call sees exactly the prompt
+            self.prompt_len = len(input_ids)
+        generated = len(input_ids) - self.prompt_len
+        if not self.hit and generated and generated % repetition.CHECK_EVERY == 0:
+            text = self.detokenize([int(i) for i in input_ids[self.prompt_len :]])
+            self.hit = repetition.repeats_itself(text) is not None
+        if self.hit:
+            forced = np.full_like(scores, -np.inf)
+            forced[self.eos_token] = 0.0
+            return forced
+        return scores
+
+
 def _cached_details(cached: int) -> dict[str, Any]:
     """The OpenAI usage field for prompt-cache hits, which litellm reads for every provider."""
     return {"prompt_tokens_details": {"cached_tokens": cached}}
@@ -230,6 +258,14 @@ class LoadedModel:
     def _counter(self) -> _StepCounter:
         return _StepCounter(np.array(self.llm._input_ids, copy=True))
 
+    def _repetition_stop(self, request: dict[str, Any]) -> _RepetitionStop | None:
+        if not request.pop("stop_if_repeating", False):
+            return None
+        return _RepetitionStop(self._text, self.llm.token_eos())
+
+    def _text(self, token_ids: list[int]) -> str:
+        return bytes(self.llm.detokenize(token_ids)).decode("utf-8", errors="replace")
+
     def complete(self, request: dict[str, Any], should_stop: ShouldStop = _never) -> dict:
         """One chat completion: an OpenAI-shaped dict with exact usage, and with
         ``logprobs.content`` (entropy per token) when ``request["logprobs"]``."""
@@ -240,8 +276,9 @@ class LoadedModel:
         top_k = int(request.pop("top_logprobs", None) or 5)
         recorder = _StepRecorder(top_k) if want_logprobs else None
         counter, guard = self._counter(), self._guard(should_stop)
+        repeating = self._repetition_stop(request)
         request["logits_processor"] = LogitsProcessorList(
-            [p for p in (counter, recorder, guard) if p]
+            [p for p in (counter, recorder, guard, repeating) if p]
         )
         if "tools" in request:
             # Only the function-calling handler knows tools (it still HTML-escapes the
@@ -270,9 +307,11 @@ class LoadedModel:
         for key in ("tools", "tool_choice", "logprobs", "top_logprobs"):
             request.pop(key, None)  # llama.cpp cannot stream automatic tool choice
         counter, guard = self._counter(), self._guard(should_stop)
+        repeating = self._repetition_stop(request)
+        processors = LogitsProcessorList([p for p in (counter, guard, repeating) if p])
         finish = "stop"
         for chunk in self.llm.create_chat_completion(
-            **request, stream=True, logits_processor=LogitsProcessorList([counter, guard])
+            **request, stream=True, logits_processor=processors
         ):
             choice = chunk["choices"][0]
             finish = choice.get("finish_reason") or finish
@@ -298,7 +337,7 @@ class LoadedModel:
         steps = recorder.steps[:count]
 
         def text(token_id: int) -> str:
-            return bytes(self.llm.detokenize([token_id])).decode("utf-8", errors="replace")
+            return self._text([token_id])
 
         return [
             {

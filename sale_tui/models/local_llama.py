@@ -105,6 +105,7 @@ class LlamaCppProvider(CustomLLM):
             # small models write "&lt;" for "<"); the auction asks for it on bids, where
             # greedy decoding otherwise loops.
             "repeat_penalty": params.get("repeat_penalty", 1.0),
+            "stop_if_repeating": bool(params.get("stop_if_repeating")),
         }
         if params.get("tools"):
             request["tools"] = params["tools"]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sale_tui import repetition
 from sale_tui.protocols import Message, Reply, TokenLogprob, ToolCall, Usage
 
 
@@ -28,6 +29,7 @@ class Request:
     tools: Sequence[dict[str, Any]] | None
     temperature: float | None = None
     seed: int | None = None
+    stop_if_repeating: bool = False
 
     @property
     def prompt(self) -> str:
@@ -86,6 +88,7 @@ class ScriptedModel:
         on_text: Callable[[str], None] | None = None,
         repetition_penalty: float | None = None,
         seed: int | None = None,
+        stop_if_repeating: bool = False,
     ) -> Reply:
         request = Request(
             list(messages),
@@ -95,6 +98,7 @@ class ScriptedModel:
             tools,
             temperature,
             seed,
+            stop_if_repeating,
         )
         with self._lock:
             self.requests.append(request)
@@ -106,6 +110,8 @@ class ScriptedModel:
         spans = [m.end() for m in re.finditer(r"\S+", text)]
         if max_tokens is not None and len(spans) > max_tokens:
             text = text[: spans[max_tokens - 1]]  # cut at the cap, keeping the whitespace
+        if stop_if_repeating:  # as the local engine does: checked every few words
+            text = _cut_at_repetition(text)
         words = text.split()
         if on_text and text:
             on_text(text)
@@ -143,3 +149,12 @@ def _common_prefix(before: list[str], now: list[str]) -> int:
             break
         count += 1
     return count
+
+
+def _cut_at_repetition(text: str) -> str:
+    """``text`` up to the first checkpoint where it is a repetition loop."""
+    spans = [m.end() for m in re.finditer(r"\S+", text)]
+    for count in range(repetition.CHECK_EVERY, len(spans) + 1, repetition.CHECK_EVERY):
+        if repetition.repeats_itself(text[: spans[count - 1]]) is not None:
+            return text[: spans[count - 1]]
+    return text
