@@ -41,6 +41,7 @@ from sale_tui.auction.scoring import Weights
 from sale_tui.auction.track import PRIOR_RATE
 from sale_tui.errors import SaleError
 from sale_tui.memory import AuctionMemory
+from sale_tui.memory.fits import Trigger
 
 MARGIN = 0.05
 PULL = 1e-3
@@ -289,4 +290,26 @@ def calibrate(
         heldout_before=routing_accuracy(test, start),
         heldout_after=routing_accuracy(test, weights),
         heldout_tasks=len(test),
+    )
+
+
+def save(
+    memory: AuctionMemory,
+    result: Calibration,
+    *,
+    trigger: Trigger = "calibrate",
+    adopted: bool = True,
+    reason: str = "",
+) -> None:
+    """Keep a calibration in the memory; an adopted one is what later auctions use."""
+    memory.save_fitted_weights(
+        result.weights,
+        records=result.tasks,
+        train_accuracy=result.train_after,
+        heldout_accuracy=result.heldout_after,
+        baseline_heldout_accuracy=result.heldout_before,
+        heldout_tasks=result.heldout_tasks,
+        trigger=trigger,
+        adopted=adopted,
+        reason=reason,
     )

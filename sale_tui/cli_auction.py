@@ -137,20 +137,14 @@ def calibrate_command(
     from dataclasses import asdict
 
     from sale_tui.calibrate import calibrate as run_calibration
+    from sale_tui.calibrate import save
     from sale_tui.runner import open_memory, weights_from
 
     settings = load_cli_settings()
     memory = open_memory(settings)
     result = run_calibration(memory, weights_from(settings, memory), heldout=heldout, seed=seed)
     if not dry_run:
-        memory.save_fitted_weights(
-            result.weights,
-            records=result.tasks,
-            train_accuracy=result.train_after,
-            heldout_accuracy=result.heldout_after,
-            baseline_heldout_accuracy=result.heldout_before,
-            heldout_tasks=result.heldout_tasks,
-        )
+        save(memory, result)
     if as_json:
         print(json.dumps({**asdict(result), "saved": not dry_run}, default=str))
         return

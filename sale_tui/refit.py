@@ -52,7 +52,7 @@ def refit_if_due(memory: AuctionMemory, settings: Settings) -> Refit | None:
     if new < every:
         return None
     # the fit needs scipy: loaded only when a refit is due
-    from sale_tui.calibrate import calibrate
+    from sale_tui.calibrate import calibrate, save
 
     try:
         result = calibrate(memory, weights_from(settings, memory))
@@ -60,17 +60,7 @@ def refit_if_due(memory: AuctionMemory, settings: Settings) -> Refit | None:
         return None  # too few auctions with two scored bids yet; the next job tries again
     adopted = result.heldout_after >= result.heldout_before
     reason = "" if adopted else "it routed the held-out jobs worse"
-    memory.save_fitted_weights(
-        result.weights,
-        records=result.tasks,
-        train_accuracy=result.train_after,
-        heldout_accuracy=result.heldout_after,
-        baseline_heldout_accuracy=result.heldout_before,
-        trigger="auto",
-        adopted=adopted,
-        heldout_tasks=result.heldout_tasks,
-        reason=reason,
-    )
+    save(memory, result, trigger="auto", adopted=adopted, reason=reason)
     return Refit(
         outcomes=new,
         tasks=result.tasks,

@@ -153,6 +153,13 @@ def _reused_prefix(before: np.ndarray, prompt: np.ndarray) -> int:
     return min(common, len(prompt) - 1) if common else 0
 
 
+def _end_of_sequence(scores: np.ndarray, eos_token: int) -> np.ndarray:
+    """Scores that leave the sampler only end-of-sequence."""
+    forced = np.full_like(scores, -np.inf)
+    forced[eos_token] = 0.0
+    return forced
+
+
 class _StopGuard:
     """Ends the generation at the next token once ``should_stop()`` says so.
 
@@ -169,9 +176,7 @@ class _StopGuard:
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if self.hit or self.should_stop():
             self.hit = True
-            forced = np.full_like(scores, -np.inf)
-            forced[self.eos_token] = 0.0
-            return forced
+            return _end_of_sequence(scores, self.eos_token)
         return scores
 
     def raise_if_hit(self) -> None:
@@ -196,11 +201,7 @@ class _RepetitionStop:
         if not self.hit and generated and generated % repetition.CHECK_EVERY == 0:
             text = self.detokenize([int(i) for i in input_ids[self.prompt_len :]])
             self.hit = repetition.repeats_itself(text) is not None
-        if self.hit:
-            forced = np.full_like(scores, -np.inf)
-            forced[self.eos_token] = 0.0
-            return forced
-        return scores
+        return _end_of_sequence(scores, self.eos_token) if self.hit else scores
 
 
 def _cached_details(cached: int) -> dict[str, Any]:
