@@ -92,7 +92,10 @@ def weights_status(memory: AuctionMemory, settings: Settings) -> str:
         return "auction weights: the configured ones (auction.use_fitted_weights is off)"
     adopted = memory.latest_fit(adopted_only=True)
     last = memory.latest_fit()
-    used = _describe(adopted) if adopted else "the configured ones (no fit yet)"
+    if adopted is not None:
+        used = _describe(adopted)
+    else:
+        used = f"the configured ones (no fit {'adopted ' if last else ''}yet)"
     line = f"auction weights: {used}"
     if last is not None and not last.adopted:
         line += f" · last refit not adopted: {last.reason or 'no better'}"

@@ -108,6 +108,26 @@ def test_refit_every_zero_is_off(tmp_path: Path) -> None:
     assert "use_fitted_weights is off" in weights_status(memory, off)
 
 
+def test_a_first_refit_not_adopted_leaves_the_configured_weights(tmp_path: Path) -> None:
+    memory = AuctionMemory(tmp_path / "m.db")
+    fill_world(memory, 8)
+    result_weights = Weights(cost=1.0, entropy=0.0, default_juror=0.0)
+    memory.save_fitted_weights(
+        result_weights,
+        records=8,
+        train_accuracy=1.0,
+        heldout_accuracy=0.0,
+        baseline_heldout_accuracy=1.0,
+        trigger="auto",
+        adopted=False,
+        reason="it routed the held-out jobs worse",
+    )
+    assert memory.latest_fitted_weights() is None
+    status = weights_status(memory, settings(20))
+    assert status.startswith("auction weights: the configured ones (no fit adopted yet)")
+    assert "last refit not adopted: it routed the held-out jobs worse" in status
+
+
 def test_too_few_auctions_to_fit_waits_for_more(tmp_path: Path) -> None:
     memory = AuctionMemory(tmp_path / "m.db")
     fill_world(memory, 3)  # calibrate needs 4
