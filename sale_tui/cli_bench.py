@@ -249,7 +249,8 @@ def _print_agent_runs(runs: list[dict[str, Any]]) -> None:
     if not runs:
         return
     table = Table(title="agent runs", box=box.SIMPLE_HEAD, title_justify="left")
-    for name in ("group", "agent", "n", "pass@1", "95% CI", "checks", "tokens", "s", "steps"):
+    columns = ("group", "agent", "n", "pass@1", "95% CI", "checks", "tokens", "computed", "s")
+    for name in (*columns, "steps"):
         table.add_column(name, justify="left" if name in ("group", "agent") else "right")
     table.add_column("stops")
     for run in runs:
@@ -261,6 +262,9 @@ def _print_agent_runs(runs: list[dict[str, Any]]) -> None:
             f"{run['ci_low']:.2f}–{run['ci_high']:.2f}",
             f"{run['checks_passed']:.2f}",
             str(run["median_tokens"]),
+            "—"
+            if run.get("median_computed_tokens") is None
+            else str(run["median_computed_tokens"]),
             f"{run['median_seconds']:.0f}",
             f"{run['median_steps']:g}",
             ", ".join(f"{k} {v}" for k, v in run["stops"].items()),

@@ -27,7 +27,13 @@ from sale_tui.cli_common import (
 )
 from sale_tui.cli_sandbox import AllowProtected, consent_to_protected, print_patch
 from sale_tui.errors import UsageError
-from sale_tui.render import changed_tests_warning, job_event_line, job_started_line, safe
+from sale_tui.render import (
+    changed_tests_warning,
+    job_event_line,
+    job_started_line,
+    safe,
+    tokens_split,
+)
 
 if TYPE_CHECKING:
     from sale_tui.job_events import PlanReady
@@ -259,8 +265,15 @@ def _finish(pipeline: JobPipeline, as_json: bool) -> None:
         f"[bold]{'done' if done.success else 'failed'}[/] · winner {done.winner}"
         + (f" (work by {done.executed_by})" if done.executed_by != done.winner else "")
         + f" · tests "
-        f"{tests} · auction ${done.auction_cost_usd:.7f} ({done.auction_tokens} tokens) + "
-        f"execution ${done.execution_cost_usd:.7f} ({done.execution_tokens} tokens) · "
+        f"{tests} · auction ${done.auction_cost_usd:.7f}, tokens "
+        + tokens_split(
+            done.auction_tokens, done.auction_computed_tokens, done.auction_cached_tokens
+        )
+        + f" + execution ${done.execution_cost_usd:.7f}, tokens "
+        + tokens_split(
+            done.execution_tokens, done.execution_computed_tokens, done.execution_cached_tokens
+        )
+        + " · "
         + " + ".join(f"{s:.0f} s {phase}" for phase, s in done.seconds.items())
         + (f" · applied to {done.applied}" if done.applied else "")
         + (" · plan rejected: nothing ran" if done.plan_status == "rejected" else "")

@@ -12,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from sale_tui.cli_common import JsonFlag, load_cli_settings, out
-from sale_tui.cli_sessions import execution_line, show_session
+from sale_tui.cli_sessions import show_session
 from sale_tui.errors import UsageError
-from sale_tui.render import auction_tokens_line
+from sale_tui.render import auction_tokens_line, execution_line
 
 if TYPE_CHECKING:
     from sale_tui.memory import AuctionMemory
@@ -151,7 +151,11 @@ def show_command(
         )
     bids = memory.scored_bids(row["id"])
     if as_json:
-        print(json.dumps({**row, "bids": [asdict(b) for b in bids]}, default=str, indent=2))
+        executions = [
+            {k: v for k, v in e.items() if k != "patch"} for e in memory.executions(row["id"])
+        ]
+        shown = {**row, "bids": [asdict(b) for b in bids], "executions": executions}
+        print(json.dumps(shown, default=str, indent=2))
         return
     out.print(f"[bold]{row['kind']} job[/] {safe(row['job'])}")
     out.print(f"auction {row['id']} · {row['status']} · started {row['started_at']}")

@@ -15,16 +15,6 @@ if TYPE_CHECKING:
     from sale_tui.memory import AuctionMemory
 
 
-def execution_line(execution: dict[str, Any]) -> str:
-    """``work by qwen-1.5b: success · tests passed · 2,310 tokens · $0.0000012 · accepted``."""
-    tests = {1: "passed", 0: "failed"}.get(execution["tests_passed"], "n/a")
-    return (
-        f"work by [bold]{safe(execution['agent'])}[/]: {execution['status']} · tests {tests} · "
-        f"{execution['tokens'] or 0:,} tokens · ${execution['cost_usd'] or 0:.7f} · verdict "
-        f"{execution['verdict'] or '—'} · {safe(execution['detail'] or '')}"
-    )
-
-
 def show_session(memory: AuctionMemory, session: dict[str, Any], as_json: bool) -> None:
     from sale_tui.cli_sandbox import print_patch
     from sale_tui.sessions import outcome_line, session_base

@@ -78,6 +78,12 @@ class JobFinished:
     session_id: str | None = None
     plan_status: str | None = None
     """``approved``, ``edited`` or ``rejected`` when the plan waited for the user."""
+    auction_computed_tokens: int = 0
+    """Of ``auction_tokens``: prompt tokens not read from a cache, plus generated tokens."""
+    auction_cached_tokens: int = 0
+    """Of ``auction_tokens``: prompt tokens read from a prompt cache."""
+    execution_computed_tokens: int = 0
+    execution_cached_tokens: int = 0
 
 
 __all__ = ["Escalated", "JobFinished", "JobStarted", "PatchReady", "PlanReady", "TestsRan"]

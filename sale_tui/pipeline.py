@@ -26,6 +26,7 @@ from sale_tui.errors import RepoError, SandboxError
 from sale_tui.job_events import Escalated, JobFinished, PatchReady, PlanReady, TestsRan
 from sale_tui.job_request import JobRequest
 from sale_tui.jobs import is_about_tests, tests_written
+from sale_tui.protocols import Usage
 from sale_tui.repo import apply_patch, patch_paths
 from sale_tui.runner import AuctionRunner
 from sale_tui.sandboxes import SandboxLimits, Workspace, prune
@@ -67,6 +68,8 @@ class JobPipeline:
     """The plan every attempt follows once the user approved (or edited) it."""
     execution_cost_usd: float = 0.0
     execution_tokens: int = 0
+    execution_usage: Usage = field(default_factory=Usage)
+    """``execution_tokens`` split: prompt tokens computed or read from a cache, generated."""
     seconds: dict[str, float] = field(default_factory=dict)
     _clock: float = field(default_factory=time.monotonic)
 
@@ -249,6 +252,7 @@ class JobPipeline:
                         self.stopped = step
                         self.execution_cost_usd += step.cost_usd
                         self.execution_tokens += step.tokens
+                        self.execution_usage += step.usage
                     yield step
                 self._lap("execution")
                 self.patch = ws.patch()
@@ -275,6 +279,7 @@ class JobPipeline:
             tests_passed=self.tests_passed,
             tokens=stopped.tokens,
             cost_usd=stopped.cost_usd,
+            usage=stopped.usage,
             summary=stopped.summary,
             patch=self.patch,
             detail=(f"{stopped.reason}: {stopped.detail}" if stopped.detail else stopped.reason)
@@ -345,6 +350,10 @@ class JobPipeline:
             execution_cost_usd=self.execution_cost_usd,
             auction_tokens=final.auction_tokens if final else 0,
             execution_tokens=self.execution_tokens,
+            auction_computed_tokens=final.usage.computed_tokens if final else 0,
+            auction_cached_tokens=final.usage.cached_tokens if final else 0,
+            execution_computed_tokens=self.execution_usage.computed_tokens,
+            execution_cached_tokens=self.execution_usage.cached_tokens,
             seconds=dict(self.seconds),
             changed_tests=self.changed_tests,
             session_id=self.request.session_id,

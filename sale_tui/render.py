@@ -45,10 +45,26 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 def tokens_split(total: int, computed: int | None, cached: int | None) -> str:
     """``2,570 (1,180 computed, 1,390 cached)``; the total alone when the split is unknown
-    (auctions recorded before it was kept)."""
-    if computed is None or cached is None:
+    (work recorded before it was kept, or no tokens at all)."""
+    if computed is None or cached is None or not total:
         return f"{total:,}"
     return f"{total:,} ({computed:,} computed, {cached:,} cached)"
+
+
+def execution_line(execution: dict[str, Any]) -> str:
+    """``work by qwen-1.5b: success · tests passed · 2,310 (1,020 computed, 1,290 cached)
+    tokens · $0.0000012 · verdict accepted · …`` (the split only where it was recorded)."""
+    tests = {1: "passed", 0: "failed"}.get(execution["tests_passed"], "n/a")
+    prompt, cached = execution.get("prompt_tokens"), execution.get("cached_tokens")
+    computed = None
+    if prompt is not None and cached is not None:
+        computed = prompt - cached + (execution.get("generated_tokens") or 0)
+    tokens = tokens_split(execution["tokens"] or 0, computed, cached)
+    return (
+        f"work by [bold]{safe(execution['agent'])}[/]: {execution['status']} · tests {tests} · "
+        f"{tokens} tokens · ${execution['cost_usd'] or 0:.7f} · verdict "
+        f"{execution['verdict'] or '—'} · {safe(execution['detail'] or '')}"
+    )
 
 
 def auction_tokens_line(row: dict[str, Any]) -> str:

@@ -287,7 +287,7 @@ def test_a_finish_while_the_tests_fail_is_sent_back_once(env: SandboxEnvironment
     events = run(model, env)
     steps = steps_of(events)
     assert "Tests FAILED" in steps[0].observation
-    assert steps[1].observation.startswith("Not finished: the tests fail")
+    assert steps[1].observation.startswith("Not finished: the tests still fail")
     final = events[-1]
     assert isinstance(final, AgentStopped) and final.reason == "finished" and final.steps == 3
 
@@ -301,7 +301,7 @@ def test_a_failed_edit_does_not_forget_that_the_tests_fail(env: SandboxEnvironme
     )
     steps = steps_of(run(model, env))
     assert "SEARCH text was not found" in steps[1].observation
-    assert steps[2].observation.startswith("Not finished: the tests fail")
+    assert steps[2].observation.startswith("Not finished: the tests still fail")
 
 
 def test_a_word_after_in_that_is_no_folder_stays_in_the_query(env: SandboxEnvironment) -> None:

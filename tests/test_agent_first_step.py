@@ -79,6 +79,30 @@ def test_without_the_setting_the_agent_decides_when_it_is_done(
     assert isinstance(events[-1], AgentStopped) and events[-1].summary.startswith("double()")
 
 
+def test_a_job_that_names_only_its_tests_changes_the_module_they_import(
+    env: SandboxEnvironment,
+) -> None:
+    """The demo's job, "Fix the bug in add() so that test_calc.py passes": the test file is
+    read-only, so the file to write is the one it imports (a 1.5B wrote README.md instead)."""
+    model = script("```python\ndef double(x):\n    return 2 * x\n```")
+    job = replace(SMALL, job="Make test_solution.py pass.")
+    events = run_steps(model, env, job)
+    assert len(model.requests[0].messages) == 1  # step 1 is the draft of solution.py
+    assert "solution.py" in model.requests[0].messages[0]["content"]
+    assert isinstance(events[-1], AgentStopped) and events[-1].reason == "finished"
+    assert "Changed solution.py" in events[-1].summary
+
+
+def test_a_finish_before_any_change_while_the_tests_fail_is_sent_back(
+    env: SandboxEnvironment,
+) -> None:
+    model = script("ACTION: finish nothing to do", "ACTION: finish done")
+    events = run_steps(model, env, replace(SMALL, edit_format="diff"))
+    first = events[0]
+    assert isinstance(first, StepRan) and "Not finished: the tests still fail" in first.observation
+    assert isinstance(events[-1], AgentStopped) and events[-1].summary == "done"  # said once
+
+
 def test_tests_that_already_pass_do_not_end_the_run(tmp_path: Path) -> None:
     model = script(WRITE, "ACTION: finish rewrote it")
     with Workspace(snapshot(green_exercise(tmp_path / "ex")), "tests-green") as ws:

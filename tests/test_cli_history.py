@@ -69,6 +69,28 @@ def test_show_explains_one_auction_by_id_prefix(memory: AuctionMemory) -> None:
     )
 
 
+def test_the_work_tokens_are_split_where_recorded(memory: AuctionMemory) -> None:
+    from sale_tui.protocols import Usage
+
+    newest, oldest = (row["id"] for row in memory.auctions())
+    # 1,200 prompt tokens of which 900 read from the cache, 150 generated
+    memory.record_execution(newest, "large", "success", tokens=1350, usage=Usage(1200, 150, 900))
+    memory.record_execution(oldest, "large", "success", tokens=500)  # recorded before m008
+    rows = {r["id"]: r for r in json.loads(run_cli("history", "--json").stdout)}
+    assert (rows[newest]["work_tokens"], rows[newest]["work_computed_tokens"]) == (1350, 450)
+    assert rows[newest]["work_cached_tokens"] == 900
+    assert rows[oldest]["work_tokens"] == 500 and rows[oldest]["work_computed_tokens"] is None
+    shown = json.loads(run_cli("show", newest, "--json").stdout)
+    [execution] = shown["executions"]
+    assert (execution["prompt_tokens"], execution["cached_tokens"]) == (1200, 900)
+    assert execution["generated_tokens"] == 150
+    text = run_cli("show", newest, env={"COLUMNS": "160"}).stdout
+    assert "work by large: success" in text and "1,350 (450 computed, 900 cached) tokens" in text
+    assert "500 tokens" in run_cli("show", oldest, env={"COLUMNS": "160"}).stdout
+    overhead = memory.overhead()
+    assert (overhead.execution_tokens, overhead.execution_cached_tokens) == (1850, 900)
+
+
 def test_show_unknown_id_is_exit_2(memory: AuctionMemory) -> None:
     result = run_cli("show", "zzzz")
     assert result.returncode == 2 and "sale-tui history" in result.stderr

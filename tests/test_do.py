@@ -91,13 +91,27 @@ def test_do_json_end_to_end_leaves_the_repo_alone(home: Path, tmp_path: Path) ->
     assert set(finished["seconds"]) == {"auction", "execution", "tests"}
     assert all(s >= 0 for s in finished["seconds"].values())
     assert finished["auction_tokens"] > 0 and finished["execution_tokens"] > 0
+    # the work's tokens split as the auction's are: computed + read from llama.cpp's cache
+    assert (
+        finished["execution_computed_tokens"] + finished["execution_cached_tokens"]
+        == finished["execution_tokens"]
+    )
+    assert (
+        finished["auction_computed_tokens"] + finished["auction_cached_tokens"]
+        == finished["auction_tokens"]
+    )
     assert tree_state(repo) == before  # --apply no: nothing reached the repo
     db = open_database(home / "data" / "memory.db")
     execution = db.execute(
-        "SELECT agent, status, tests_passed FROM executions WHERE agent = 'tiny'"
+        "SELECT agent, status, tests_passed, prompt_tokens - cached_tokens + generated_tokens, "
+        "cached_tokens FROM executions WHERE agent = 'tiny'"
     ).fetchone()
     assert execution[0] == "tiny"
     assert execution[1] == ("success" if finished["success"] else "failure")
+    assert execution[3:] == (
+        finished["execution_computed_tokens"],
+        finished["execution_cached_tokens"],
+    )
     fits = db.execute("SELECT trigger, outcomes, adopted FROM fitted_weights").fetchall()
     assert fits == [("auto", 9, int(refit["adopted"]))]
 

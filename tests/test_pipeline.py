@@ -217,6 +217,21 @@ def test_failed_work_escalates_to_the_next_bid_and_both_outcomes_are_kept(
         [pipeline.auction_id],
     ).fetchall()
     assert rows == [("cheap", "failure"), ("careful", "success")]  # calibrate learns from both
+    # each execution's tokens split as its run counted them (scripted: a repeated prefix is
+    # cached), and the job's split is the sum of both runs'
+    stops = [e for e in events if isinstance(e, AgentStopped)]
+    split = memory.db.execute(
+        "SELECT tokens, prompt_tokens, cached_tokens, generated_tokens FROM executions "
+        "WHERE auction_id = ? ORDER BY id",
+        [pipeline.auction_id],
+    ).fetchall()
+    assert split == [
+        (s.tokens, s.usage.prompt_tokens, s.usage.cached_tokens, s.usage.completion_tokens)
+        for s in stops
+    ]
+    assert sum(s.usage.cached_tokens for s in stops) > 0  # the second step re-reads the first
+    assert done.execution_cached_tokens == sum(s.usage.cached_tokens for s in stops)
+    assert done.execution_computed_tokens + done.execution_cached_tokens == done.execution_tokens
     # the memory now knows that on this job cheap failed and careful passed: its track
     # records move the next auction up to careful (issue 15: memory moves work up as well)
     third = JobPipeline(runner, JobRequest("Fix add()", "coding", repo, snapshot(repo), "", TESTS))

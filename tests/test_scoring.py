@@ -171,3 +171,8 @@ def test_a_bid_that_copies_the_prompt_back_is_degenerate() -> None:
     plan = "1. Open calc.py.\n2. Add subtract(a, b).\n3. Run the tests."
     assert degenerate_reason(plan, prompt) is None
     assert degenerate_reason(plan + "\n" + scale.splitlines()[0], prompt) is None  # one line
+    # a real 0.5B bid on the demo job (Intel and AMD alike): one line of the scale, alone
+    only = "5 = concrete and correct: what to change, how, and how to verify it (tests)"
+    assert only in scale.splitlines()
+    assert "1 of its 1 lines are copied" in (degenerate_reason(only, prompt) or "")
+    assert "copied" in (degenerate_reason("Add subtract()", prompt) or "")  # the job echoed

@@ -10,8 +10,8 @@ from sale_tui.agents.task import AgentTask
 PROMPT_READ_ONLY = 10
 """Read-only files named in the prompt; past that, a count (a big repo has hundreds)."""
 FAILING_FINISH = (
-    "Not finished: the tests fail since your last change (see above). Fix the code and the "
-    "tests run again, or finish again to stop anyway."
+    "Not finished: the tests still fail (see above). Fix the code and the tests run again, "
+    "or finish again to stop anyway."
 )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 from sale_tui.agents import file_tools
@@ -38,12 +38,12 @@ from sale_tui.agents.feedback import (
     tests_before,
 )
 from sale_tui.agents.native_tools import from_tool_call, tool_schemas
-from sale_tui.agents.opening import named_files, opening
+from sale_tui.agents.opening import files_to_change, opening
 from sale_tui.agents.repeats import STOP_AT, repeating
 from sale_tui.agents.search_tool import search
 from sale_tui.agents.task import AgentTask, Prompts
 from sale_tui.agents.transcript import Transcript, Turn, whole_view
-from sale_tui.protocols import Model, Reply
+from sale_tui.protocols import Model, Reply, Usage
 
 StopReason = Literal[
     "finished",
@@ -112,6 +112,8 @@ class AgentStopped:
     citations: tuple[str, ...] = ()
     """Research jobs: the answer's path:line citations that exist in the repository."""
     bad_citations: tuple[str, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    """``tokens`` split: prompt tokens computed or read from the prompt cache, generated."""
 
 
 AgentEvent: TypeAlias = StepRan | AgentStopped
@@ -203,8 +205,8 @@ def run_agent(
     failing = tests_before(env, task)
     if failing is not None:
         first = replace(first, parts=(*first.parts, (None, failing)))
-    # a bare code block in a reply writes this file: the one the job names, when only one
-    targets = [f for f in named_files(task.job, list(first.files)) if f not in read_only]
+    # a bare code block in a reply writes this file: the one the job is about, when only one
+    targets = files_to_change(env, task.job, list(first.files), read_only)
     default_file = targets[0] if len(targets) == 1 and task.kind == "coding" else None
     # small models follow what comes last: the question, or the file to write, said there
     if task.kind == "research":
@@ -217,12 +219,13 @@ def run_agent(
     drafting = drafts_first(task, first, default_file, native_tools)
     drafts_made, redraft = 0, False  # redraft: the last draft left the failing tests failing
     schemas = tool_schemas(task.kind) if native_tools else None
-    tokens, cost = 0, 0.0
+    used, cost = Usage(), 0.0
     keys: list[str] = []
     labels: list[str] = []
     citation_retries = failed_changes = 0
     changed_any = False  # a file changed in this run
-    tests_fail = finish_returned = False  # the latest test run failed; a finish sent back
+    tests_fail = failing is not None  # the latest test run failed (at first: the run before)
+    finish_returned = False  # a coding finish was sent back
     viewed: list[Action] = []
     # files whose current content the agent has in front of it (shown whole, unchanged since)
     on_screen = {path for path, _ in transcript.opening.parts if path is not None}
@@ -234,21 +237,13 @@ def run_agent(
         detail: str = "",
         cited: CitationCheck | None = None,
     ) -> AgentStopped:
-        return AgentStopped(
-            reason,
-            summary,
-            steps,
-            tokens,
-            cost,
-            time.monotonic() - started,
-            detail,
-            cited.good if cited else (),
-            cited.bad if cited else (),
-        )
+        return AgentStopped(reason, summary, steps, used.total_tokens, cost,
+                            time.monotonic() - started, detail, cited.good if cited else (),
+                            cited.bad if cited else (), used)  # fmt: skip
 
     for step in range(1, limits.max_steps + 1):
-        if tokens >= limits.max_tokens:
-            yield stopped("max_tokens", step - 1, detail=f"{tokens} tokens used")
+        if used.total_tokens >= limits.max_tokens:
+            yield stopped("max_tokens", step - 1, detail=f"{used.total_tokens} tokens used")
             return
         if limits.budget_usd is not None and cost >= limits.budget_usd:
             yield stopped("budget", step - 1, detail=f"${cost:.6f} spent")
@@ -277,7 +272,7 @@ def run_agent(
                 "model_error", step - 1, detail=(getattr(exc, "message", None) or str(exc))[:300]
             )
             return
-        tokens += reply.usage.total_tokens
+        used += reply.usage
         cost += reply.cost_usd
         drafts_made += draft
         redraft = draft and bool(failing)  # the run goes on: the tests still fail

@@ -61,6 +61,29 @@ def named_files(job: str, files: list[str]) -> list[str]:
     return named
 
 
+_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
+
+
+def files_to_change(
+    env: Environment, job: str, files: list[str], read_only: frozenset[str]
+) -> list[str]:
+    """The files the job names that the agent may change; when it names only tests (read-only:
+    "make test_calc.py pass"), the repository's modules those tests import (calc.py)."""
+    named = named_files(job, files)
+    targets = [f for f in named if f not in read_only]
+    if targets or not named:
+        return targets
+    present = set(files)
+    found: list[str] = []
+    for test in named:
+        for dotted in _IMPORT.findall(env.read(test) or ""):
+            module = (dotted[0] or dotted[1]).replace(".", "/")
+            for candidate in (f"{module}.py", f"{module}/__init__.py"):
+                if candidate in present and candidate not in read_only and candidate not in found:
+                    found.append(candidate)
+    return found
+
+
 def _priority(path: str, read_only: frozenset[str]) -> int:
     if _INSTRUCTIONS.search(path):
         return 0

@@ -71,14 +71,17 @@ def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
 
 def degenerate_reason(text: str, prompt: str = "") -> str | None:
     """Why a bid is garbage rather than a plan (empty, looping, or the prompt's own lines
-    copied back: a 0.5B model's bid was the jury's 0-5 scale, and it won), or None."""
+    copied back: a 0.5B model's bid was the jury's 0-5 scale, or one line of it, and it won),
+    or None."""
     stripped = text.strip()
     if not stripped:
         return "empty bid"
     lines = [line.strip() for line in stripped.splitlines() if line.strip()]
     given = {line.strip() for line in prompt.splitlines() if len(line.strip()) > 12}
     copied = sum(line in given for line in lines)
-    if copied >= 2 and copied * 2 >= len(lines):
+    # one copied line among real ones is a quote; a bid that is nothing but copied lines (the
+    # 0.5B's one-line "5 = concrete and correct: …" won the demo's auction) is not a plan
+    if copied == len(lines) or (copied >= 2 and copied * 2 >= len(lines)):
         return f"degenerate bid: {copied} of its {len(lines)} lines are copied from the prompt"
     ratio = repeats_itself(stripped)
     if ratio is not None:

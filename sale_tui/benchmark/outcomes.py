@@ -40,6 +40,9 @@ class Attempt:
     checks_passed: bool | None = None
     """What the user could see at run time (visible tests pass, citations exist); None for
     one-call tasks. Escalation reads this, never ``passed`` (the hidden grade)."""
+    cached_tokens: int | None = None
+    """Of ``tokens``, prompt tokens read from the prompt cache (None: not recorded, attempts
+    cached before the split was kept)."""
 
 
 def search(task: Task, k: int = SEARCH_RESULTS) -> list[str]:
@@ -85,6 +88,7 @@ def solve(task: Task, agent: AuctionAgent, box: Runner) -> Attempt:
             stopped.steps,
             stopped.reason,
             checks,
+            cached_tokens=stopped.usage.cached_tokens,
         )
     if task.grader == "repo":  # a real job: the agent loop in the sandbox (replay.py)
         from sale_tui.benchmark.replay import solve_in_repo
@@ -110,6 +114,7 @@ def solve(task: Task, agent: AuctionAgent, box: Runner) -> Attempt:
         reply.cost_usd,
         seconds,
         grade.detail,
+        cached_tokens=reply.usage.cached_tokens,
     )
 
 

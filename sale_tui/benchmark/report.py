@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sale_tui.benchmark.outcomes import OutcomeStore
+from sale_tui.benchmark.outcomes import Attempt, OutcomeStore
 from sale_tui.benchmark.strategies import Routed
 from sale_tui.benchmark.tasks import Task
 
@@ -123,9 +123,19 @@ def agent_runs(
                         float(np.mean([bool(a.checks_passed) for a in attempts])), 3
                     ),
                     "median_tokens": int(np.median([a.tokens for a in attempts])),
+                    "median_computed_tokens": _median_computed(attempts),
                     "median_seconds": round(float(np.median([a.seconds for a in attempts])), 1),
                     "median_steps": float(np.median([a.steps for a in attempts])),
                     "stops": dict(Counter(a.stop for a in attempts).most_common()),
                 }
             )
     return found
+
+
+def _median_computed(attempts: Sequence[Attempt]) -> int | None:
+    """Median tokens a model computed (prompt tokens not read from its cache, plus output);
+    None when any attempt was recorded without the split."""
+    cached = [a.cached_tokens for a in attempts]
+    if not attempts or any(c is None for c in cached):
+        return None
+    return int(np.median([a.tokens - (c or 0) for a, c in zip(attempts, cached, strict=True)]))

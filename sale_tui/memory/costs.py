@@ -23,6 +23,10 @@ AUCTION_CACHED = "a.cached_tokens"
 AUCTION_COMPUTED = "a.prompt_tokens - a.cached_tokens + a.generated_tokens"
 EXECUTION_USD = "(SELECT coalesce(sum(e.cost_usd), 0) FROM executions e WHERE e.auction_id = a.id)"
 EXECUTION_TOKENS = "(SELECT coalesce(sum(e.tokens), 0) FROM executions e WHERE e.auction_id = a.id)"
+# Of the executions' tokens, those read from a prompt cache (recorded since m008; 0 before).
+EXECUTION_CACHED = (
+    "(SELECT coalesce(sum(e.cached_tokens), 0) FROM executions e WHERE e.auction_id = a.id)"
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Overhead:
     execution_tokens: int
     auction_cached_tokens: int = 0
     """Of ``auction_tokens``, prompt tokens read from a prompt cache (auctions since m004)."""
+    execution_cached_tokens: int = 0
+    """Of ``execution_tokens``, prompt tokens read from a prompt cache (work since m008)."""
 
     @property
     def auction_share(self) -> float:
@@ -90,10 +96,10 @@ class CostQueries:
         row = self.db.execute(
             f"SELECT count(*), coalesce(sum({AUCTION_USD}), 0), "
             f"coalesce(sum({EXECUTION_USD}), 0), coalesce(sum({AUCTION_TOKENS}), 0), "
-            f"coalesce(sum({EXECUTION_TOKENS}), 0), coalesce(sum({AUCTION_CACHED}), 0) "
-            "FROM auctions a"
+            f"coalesce(sum({EXECUTION_TOKENS}), 0), coalesce(sum({AUCTION_CACHED}), 0), "
+            f"coalesce(sum({EXECUTION_CACHED}), 0) FROM auctions a"
         ).fetchone()
-        return Overhead(row[0], row[1], row[2], int(row[3]), int(row[4]), int(row[5]))
+        return Overhead(row[0], row[1], row[2], *(int(n) for n in row[3:]))
 
     def small_agent_wins(self, window: int = 10) -> list[tuple[int, float]]:
         """How often an agent cheaper than the dearest bidder won, as the memory grew.

@@ -241,6 +241,15 @@ def m007_refits(db: sqlite_utils.Database) -> None:
             db.table("fitted_weights").add_column(name, kind)
 
 
+def m008_execution_token_split(db: sqlite_utils.Database) -> None:
+    """An execution's tokens split as an auction's are (m004): prompt tokens, those of them
+    read from a prompt cache, generated tokens. Executions recorded before have none."""
+    columns = db.table("executions").columns_dict
+    for name in ("prompt_tokens", "cached_tokens", "generated_tokens"):
+        if name not in columns:
+            db.table("executions").add_column(name, int)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_applications,
@@ -249,6 +258,7 @@ MIGRATIONS: list[Migration] = [
     m005_track_records,
     m006_sessions,
     m007_refits,
+    m008_execution_token_split,
 ]
 
 

@@ -8,6 +8,7 @@ import os
 import sqlite_utils
 
 from sale_tui.memory.db import now
+from sale_tui.protocols import Usage
 
 PATCH_LIMIT_BYTES = 200_000
 """A bigger diff is kept cut (the applied patch is kept whole, in ``applications``)."""
@@ -37,9 +38,11 @@ class ExecutionRecords:
         detail: str = "",
         summary: str = "",
         patch: bytes | None = None,
+        usage: Usage | None = None,
     ) -> int:
         """How an execution ended: fills in its ``running`` row, or adds one. ``summary``: the
-        agent's own (its answer, for research); ``patch``: the work's diff."""
+        agent's own (its answer, for research); ``patch``: the work's diff; ``usage``: its
+        tokens split into prompt, cached and generated (None: not known)."""
         table = self.db.table("executions")
         values = {
             "finished_at": now(),
@@ -50,6 +53,9 @@ class ExecutionRecords:
             "detail": detail,
             "summary": summary,
             "patch": patch[:PATCH_LIMIT_BYTES] if patch else None,
+            "prompt_tokens": usage.prompt_tokens if usage else None,
+            "cached_tokens": usage.cached_tokens if usage else None,
+            "generated_tokens": usage.completion_tokens if usage else None,
         }
         running = self.db.execute(
             "SELECT max(id) FROM executions WHERE auction_id = ? AND agent = ? "

@@ -18,6 +18,20 @@ TOTALS = (
     f"{AUCTION_COMPUTED} AS auction_computed_tokens"
 )
 
+# What the work cost (every execution of the job, escalations too). Its tokens' split is known
+# only when every execution has one (recorded since m008), else NULL.
+_SPLIT_KNOWN = "count(e.prompt_tokens) = count(*)"
+WORK_TOTALS = (
+    "(SELECT coalesce(sum(e.cost_usd), 0) FROM executions e WHERE e.auction_id = a.id) "
+    "AS work_usd, (SELECT coalesce(sum(e.tokens), 0) FROM executions e "
+    "WHERE e.auction_id = a.id) AS work_tokens, "
+    f"(SELECT CASE WHEN {_SPLIT_KNOWN} THEN coalesce(sum(e.prompt_tokens - e.cached_tokens "
+    "+ e.generated_tokens), 0) END FROM executions e WHERE e.auction_id = a.id) "
+    "AS work_computed_tokens, "
+    f"(SELECT CASE WHEN {_SPLIT_KNOWN} THEN coalesce(sum(e.cached_tokens), 0) END "
+    "FROM executions e WHERE e.auction_id = a.id) AS work_cached_tokens"
+)
+
 
 class HistoryQueries:
     """Read-only queries over the memory; mixed into ``AuctionMemory``."""
@@ -72,8 +86,7 @@ class HistoryQueries:
             for row in self.db.query(
                 f"SELECT a.*, {TOTALS}, j.text AS job, j.kind AS kind, j.repo AS repo, "
                 f"j.session_id AS session_id, {outcome_sql} AS outcome, "
-                "(SELECT coalesce(sum(e.cost_usd), 0) FROM executions e "
-                "WHERE e.auction_id = a.id) AS work_usd "
+                f"{WORK_TOTALS} "
                 f"FROM auctions a JOIN jobs j ON j.id = a.job_id {clause} "
                 "ORDER BY a.started_at DESC LIMIT ?",
                 [*params, limit],

@@ -138,6 +138,10 @@ def environment_problem(model: str) -> SaleError | None:
 
 STREAM_CAP = 10
 """A streamed hosted answer may take at most this many times ``models.timeout_s`` in all."""
+SDK_TIMEOUT_GRACE_S = 1.0
+"""The SDK's own timeout is a backstop, this much later than the call's deadline: when both
+fired together, the SDK's "Request timed out" could win the race and the user got a retry
+count instead of "no complete answer within N s" (seen once in the hang test)."""
 
 
 class LiteLLMModel:
@@ -263,7 +267,7 @@ class LiteLLMModel:
                 latest[0] = min(max(latest[0], time.monotonic() + timeout_s), cap)
                 on_text(delta)
 
-        remaining = max(deadline - time.monotonic(), 0.1)
+        remaining = max(deadline - time.monotonic(), 0.1) + SDK_TIMEOUT_GRACE_S
         try:
             return within(
                 lambda: latest[0],

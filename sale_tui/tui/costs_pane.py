@@ -78,7 +78,8 @@ class CostsPane(Vertical):
             f"[bold]{overhead.auctions} auctions · ${total:.6f}[/] = auction "
             f"${overhead.auction_usd:.6f} ({overhead.auction_tokens:,} tokens, "
             f"{overhead.auction_cached_tokens:,} read from cache) + work "
-            f"${overhead.execution_usd:.6f} ({overhead.execution_tokens:,} tokens)\n"
+            f"${overhead.execution_usd:.6f} ({overhead.execution_tokens:,} tokens, "
+            f"{overhead.execution_cached_tokens:,} read from cache)\n"
             f"auction overhead: [bold]{overhead.auction_share:.0%}[/] of $, "
             f"{token_share:.0%} of tokens · $ nominal for local models"
         )

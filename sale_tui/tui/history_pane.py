@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
-from sale_tui.render import bids_table, safe
+from sale_tui.render import bids_table, execution_line, safe
 from sale_tui.untrusted_text import inert
 
 if TYPE_CHECKING:
@@ -81,13 +81,7 @@ class AuctionScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(bids_table(bids, winner, jurors) if bids else "no scored bids")
                 for execution in executions:
-                    tests = {1: "passed", 0: "failed"}.get(execution["tests_passed"], "n/a")
-                    yield Static(
-                        f"work by [bold]{safe(execution['agent'])}[/]: {execution['status']} · "
-                        f"tests {tests} · {execution['tokens'] or 0} tokens · "
-                        f"${execution['cost_usd'] or 0:.7f} · verdict "
-                        f"{execution['verdict'] or '—'} · {safe(execution['detail'] or '')}"
-                    )
+                    yield Static(execution_line(execution))
                 if winner is not None:
                     yield Static(f"\n[bold]winning plan[/]\n{safe(winner.bid.text)}")
                 if row.get("plan_status"):
