@@ -102,3 +102,26 @@ def test_a_runner_routes_from_memory_once_it_is_sure_and_records_why(tmp_path: P
     memory.record_execution(runner.auction_ids[1], "small", "success", cost_usd=0.001)
     records = memory.track_records("Fix the failing test in the CSV reader", "coding", AGENTS)
     assert records[first_winner].chosen == 1 and records["small"].auctioned == 1
+
+
+def test_an_auction_whose_choice_failed_counts_for_the_agent_escalation_went_to(
+    tmp_path: Path,
+) -> None:
+    """agentic-v5, research: one auction chose the 0.5B, which failed, and the 1.5B passed.
+    Counted as the auction's choice, it kept "every similar auction chose the 1.5B" from
+    holding, and 15 more research jobs were auctioned, each choosing the 1.5B."""
+    memory = AuctionMemory(tmp_path / "m.db")
+    runner = runner_for(memory)
+    texts = [f"Which year did the {n} bridge open?" for n in ("Tower", "Golden Gate", "Brooklyn")]
+    for text in texts:
+        list(runner.run(Job(text, "research"), mode="always"))
+    first, second, third = runner.auction_ids
+    chose = {memory.auction(a)["winner"] for a in runner.auction_ids}  # type: ignore[index]
+    assert chose == {"small"}  # the cheap bidder wins every auction here
+    memory.record_execution(first, "small", "failure", cost_usd=0.001)
+    memory.record_execution(first, "large", "success", cost_usd=0.004)  # escalated, passed
+    memory.record_execution(second, "small", "failure", cost_usd=0.001)  # failed, nobody passed
+    memory.record_execution(third, "small", "success", cost_usd=0.001)
+    records = memory.track_records("Which year did the Sydney bridge open?", "research", AGENTS)
+    assert records["small"].auctioned == 3
+    assert (records["small"].chosen, records["large"].chosen) == (2, 1)

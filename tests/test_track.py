@@ -152,7 +152,7 @@ def test_an_unsure_memory_leaves_it_to_the_auction_and_never_always_routes() -> 
     assert events[-1].winner.agent == "large"  # type: ignore[union-attr]
 
 
-def test_when_every_similar_auction_chose_one_agent_the_next_job_goes_to_it() -> None:
+def test_when_every_similar_auctioned_job_went_to_one_agent_the_next_job_goes_to_it() -> None:
     # the cheap agent is never chosen, so never tried: the expected-cost rule cannot decide
     records = {
         "small": TrackRecord("small", 0, 0, PRIOR_RATE, None, chosen=0, auctioned=5),
@@ -160,7 +160,7 @@ def test_when_every_similar_auction_chose_one_agent_the_next_job_goes_to_it() ->
     }
     chosen = route(records, PRICES, escalate=True, min_jobs=4)
     assert chosen is not None and chosen.agent == "large"
-    assert "auctions of the 5 most similar jobs all chose large" in chosen.reason
+    assert "the 5 most similar auctioned jobs all went to large" in chosen.reason
     split = {
         "small": TrackRecord("small", 1, 1, 0.75, 1.0, chosen=1, auctioned=5),
         "large": TrackRecord("large", 4, 4, 0.9, 3.0, chosen=4, auctioned=5),

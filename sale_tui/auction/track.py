@@ -45,7 +45,8 @@ class TrackRecord:
     cost_usd: float | None = None
     """Mean $ of its executions on those jobs (or on any job of the kind); None: unknown."""
     chosen: int = 0
-    """Of those jobs, the ones whose auction chose it (jobs routed from memory not counted)."""
+    """Of those jobs, the ones whose auction chose it, or whose auction's choice failed and
+    whose escalation to it passed (jobs routed from memory not counted)."""
     auctioned: int = 0
     """Of those jobs, the ones decided by an auction (the same for every agent)."""
 
@@ -105,15 +106,16 @@ def route(
 
 
 def _as_the_auctions_did(records: Mapping[str, TrackRecord], min_jobs: int) -> Route | None:
-    """When every one of at least ``min_jobs`` similar auctioned jobs chose the same agent, the
-    next auction would most likely choose it too: its cost can be saved. (A cheap agent the
-    auctions never choose is never tried, so the expected-cost rule cannot decide alone.)"""
+    """When every one of at least ``min_jobs`` similar auctioned jobs went to the same agent
+    (its auction chose it, or escalated to it when the choice failed), the next auction would
+    most likely end there too: its cost can be saved. (A cheap agent the auctions never choose
+    is never tried, so the expected-cost rule cannot decide alone.)"""
     for record in records.values():
         if record.auctioned >= min_jobs and record.chosen == record.auctioned:
             return Route(
                 record.agent,
-                f"routed from memory: the auctions of the {record.auctioned} most similar "
-                f"jobs all chose {record.agent} ({record.describe()})",
+                f"routed from memory: the {record.auctioned} most similar auctioned jobs all "
+                f"went to {record.agent} ({record.describe()})",
             )
     return None
 

@@ -48,7 +48,7 @@ class TrackRecords(Searchable):
             if not known:
                 continue
             jobs_used += 1
-            winner = self._auction_choice(job_id)
+            winner = _settled(self._auction_choice(job_id), known)
             if winner is not None:
                 auctioned += 1
                 if winner in chosen:
@@ -113,3 +113,13 @@ class TrackRecords(Searchable):
             [agent, kind, RECENT_COSTS],
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
+
+
+def _settled(choice: str | None, known: dict[str, tuple[bool, float]]) -> str | None:
+    """The agent an auctioned job went to: the auction's choice, or the agent that then did
+    the work when that choice failed and escalation passed. (An auction whose cheap choice
+    failed is evidence for the agent that did the job, not for its choice: counted as the
+    choice, one such job kept the memory unsure on every research job after it.)"""
+    if choice is None or known.get(choice, (True, 0.0))[0]:
+        return choice
+    return next((agent for agent, (passed, _) in known.items() if passed), choice)
