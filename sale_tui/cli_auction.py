@@ -43,15 +43,20 @@ def stream_auction(
     ``stop_at_winner``: return at the auction's last event and leave the generator open (``do``
     goes on with the same job's execution events).
     """
-    from sale_tui.auction.events import AuctionFailed, BidScored, WinnerChosen
+    from sale_tui.auction.events import AgentWorking, AuctionFailed, BidScored, WinnerChosen
+    from sale_tui.cli_live import LiveWait
     from sale_tui.render import event_line, event_to_json
 
     final: AuctionEvent | None = None
     scored: list[ScoredBid] = []
+    waiting = LiveWait(out)
     try:
         for event in events:
+            waiting.stop()
             if as_json:
                 print(event_to_json(event, auction_id=runner.auction_ids[-1]), flush=True)
+            elif isinstance(event, AgentWorking) and waiting.live:
+                waiting.show(event.agent, event.doing)  # a live line instead of a fixed one
             else:
                 line = event_line(event)
                 if line:
@@ -65,6 +70,8 @@ def stream_auction(
     except BaseException:
         events.close()
         raise
+    finally:
+        waiting.stop()
     return final, scored
 
 

@@ -118,6 +118,7 @@ def do_command(
     Each `do` starts a session; --continue or --session adds a follow-up to one."""
     from sale_tui.agents import AgentStopped, StepRan
     from sale_tui.cli_auction import stream_auction
+    from sale_tui.cli_live import LiveWait
     from sale_tui.cli_sandbox import choose_snapshot_mode
     from sale_tui.job_events import JobStarted, PlanReady
     from sale_tui.jobs import context_budget, infer_kind
@@ -185,15 +186,31 @@ def do_command(
     stream_auction(runner, events, as_json, stop_at_winner=True)
     if pipeline.winner_event is None:
         sys.exit(1)
+    waiting = LiveWait(out)  # on a terminal: a live line while each step runs
+    agent, step = pipeline.winner_event.winner.agent, 1
     with closing(events):
-        for event in events:
-            if isinstance(event, PlanReady):
-                pipeline.decide_plan(_ask_about_plan(event))
-            elif isinstance(event, StepRan | AgentStopped | TestsRan | Escalated):
-                line = job_event_line(event)
-                _emit(as_json, type(event).__name__, line, **dataclasses.asdict(event))
-            elif isinstance(event, PatchReady):
-                _review(pipeline, apply, yes, as_json, allow_protected)
+        try:
+            if not as_json:
+                waiting.show(agent, f"on step {step}")
+            for event in events:
+                waiting.stop()  # no live line while printing or asking
+                if isinstance(event, PlanReady):
+                    pipeline.decide_plan(_ask_about_plan(event))
+                elif isinstance(event, StepRan | AgentStopped | TestsRan | Escalated):
+                    line = job_event_line(event)
+                    _emit(as_json, type(event).__name__, line, **dataclasses.asdict(event))
+                elif isinstance(event, PatchReady):
+                    _review(pipeline, apply, yes, as_json, allow_protected)
+                if isinstance(event, Escalated):
+                    agent, step = event.to_agent, 1
+                elif isinstance(event, StepRan):
+                    step = event.step + 1
+                if not as_json and isinstance(event, PlanReady | StepRan | Escalated):
+                    waiting.show(agent, f"on step {step}")
+                elif not as_json and isinstance(event, AgentStopped):
+                    waiting.show(agent, "waiting for the tests")
+        finally:
+            waiting.stop()
     _finish(pipeline, as_json)
 
 

@@ -54,6 +54,36 @@ def test_a_call_runs_in_a_worker_process_that_stays_loaded(smollm: LiteLLMModel)
     assert first.text == second.text  # greedy, same prompt
 
 
+def test_a_running_call_reports_its_tokens_so_far_by_agent(smollm: LiteLLMModel) -> None:
+    """What the front ends show while a model thinks ("… 48 tokens"): sampled from another
+    thread during one real call, the count grows, and is gone once the call ends."""
+    from sale_tui.models.progress import PROGRESS_EVERY, tokens_so_far
+
+    smollm.complete(SHORT, max_tokens=2)  # loaded
+    seen: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            count = tokens_so_far("smollm2")
+            if count is not None:
+                seen.append(count)
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        reply = smollm.complete(STORY, max_tokens=200, logprobs=True)
+    finally:
+        done.set()
+        sampler.join()
+    assert reply.usage.completion_tokens > 4 * PROGRESS_EVERY
+    assert seen == sorted(seen) and len(set(seen)) >= 3  # it moved, and only forward
+    assert max(seen) <= reply.usage.completion_tokens + 1
+    assert tokens_so_far("smollm2") is None  # nothing running now
+    assert tokens_so_far("nobody") is None
+
+
 def test_a_worker_killed_mid_call_is_one_error_and_the_next_call_works(
     smollm: LiteLLMModel,
 ) -> None:

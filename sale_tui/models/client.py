@@ -32,6 +32,7 @@ from sale_tui.errors import (
     SaleError,
     UnknownModelError,
 )
+from sale_tui.models import progress
 from sale_tui.models.catalog import LOCAL_MODELS, LOCAL_PROVIDER
 from sale_tui.models.provider_errors import (
     StreamBroken,
@@ -327,6 +328,8 @@ class LiteLLMModel:
         )
         started = time.perf_counter()
         deadline = time.monotonic() + timeout_s
+        if self.agent.local is not None:  # the front ends may ask how far it has got
+            progress.call_started(self.agent.name, self.agent.local.key)
         try:
             for attempt in retrying:
                 with attempt:
@@ -341,6 +344,8 @@ class LiteLLMModel:
             error = translate_error(exc, self.agent, attempts, timeout_s)
             # our own error came out of litellm's wrapper: chaining it back would make a cycle
             raise error from (None if error is own_error_inside(exc) else exc)
+        finally:
+            progress.call_ended(self.agent.name)
         choice = response.choices[0]
         usage = usage_of(response)
         tokens, kind = logprobs_of(choice)

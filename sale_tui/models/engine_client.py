@@ -30,6 +30,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sale_tui import paths
 from sale_tui.errors import LocalEngineError, StopRequested
+from sale_tui.models import progress
 from sale_tui.stopping import raise_if_stopped, stop_requested
 
 POLL_S = 0.05
@@ -279,16 +280,24 @@ class EngineRunner:
             raise EngineCallError(message[2], message[3])
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        for message in self._exchange("complete", request):
-            self._raise_for(message)
-            if message[0] == "result":
-                return message[2]
-        raise LocalEngineError(f"the local engine for {self.spec.key} sent no result")
+        key = self.spec.key
+        progress.generated(key, 0)
+        try:
+            for message in self._exchange("complete", request):
+                self._raise_for(message)
+                if message[0] == "progress":
+                    progress.generated(key, message[2])
+                elif message[0] == "result":
+                    return message[2]
+        finally:
+            progress.engine_done(key)
+        raise LocalEngineError(f"the local engine for {key} sent no result")
 
     def stream(self, request: dict[str, Any]) -> Iterator[str | dict[str, Any]]:
         for message in self._exchange("stream", request):
             self._raise_for(message)
-            yield message[2]
+            if message[0] != "progress":
+                yield message[2]
 
 
 class LocalEngine(Generic[R]):

@@ -9,6 +9,7 @@ Messages are pickled tuples (``multiprocessing.connection`` frames them)::
                       | ("cancel", id)
     worker → parent   ("loaded", info) | ("result", id, output) | ("chunk", id, text)
                       | ("done", id, end) | ("cancelled", id) | ("error", id, kind, message)
+                      | ("progress", id, tokens generated so far)
 
 A reader thread takes messages off the socket while the main thread generates, so a cancel
 lands at the next token. When the parent goes away (its end of the socket closes) the
@@ -26,6 +27,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from sale_tui.models.llama_engine import Cancelled, LoadedModel
+from sale_tui.models.progress import PROGRESS_EVERY
 
 
 def _no_core_dumps() -> None:
@@ -105,10 +107,20 @@ class Worker:
         def should_stop() -> bool:
             return request_id in self.cancelled
 
+        generated = 0
+
+        def counting() -> bool:
+            # asked once per generated token: every few, say how far the call has got
+            nonlocal generated
+            generated += 1
+            if generated % PROGRESS_EVERY == 0:
+                self.conn.send(("progress", request_id, generated))
+            return should_stop()
+
         if should_stop():
             raise Cancelled
         if kind == "complete":
-            self.conn.send(("result", request_id, model.complete(request, should_stop)))
+            self.conn.send(("result", request_id, model.complete(request, counting)))
             return
         for piece in model.stream(request, should_stop):
             if isinstance(piece, str):

@@ -7,6 +7,7 @@ Enter (or a click) on a row opens that bid's plan.
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual.widgets import DataTable, Markdown, RichLog, Static
 
 from sale_tui.auction.events import (
     AgentWorking,
+    AuctionFailed,
     AuctionStarted,
     Bid,
     BidDropped,
@@ -28,6 +30,7 @@ from sale_tui.auction.events import (
     Refined,
     WinnerChosen,
 )
+from sale_tui.models.progress import tokens_so_far
 from sale_tui.render import event_line, safe
 from sale_tui.untrusted_text import inert
 
@@ -66,6 +69,8 @@ class AuctionPane(Vertical):
         self.jurors: list[str] = []
         self.bids: dict[str, Bid] = {}
         self.marks: dict[str, str] = {}
+        self.working: tuple[str, str, float] | None = None
+        """(agent, what it is doing, since when): the status line's live part."""
 
     def compose(self) -> ComposeResult:
         yield Static("No auction yet: type a job on the Job tab.", id="auction-status")
@@ -74,8 +79,23 @@ class AuctionPane(Vertical):
         yield table
         yield RichLog(id="auction-log", markup=True, wrap=True, max_lines=500)
 
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._tick)
+
+    def _tick(self) -> None:
+        """While a model thinks: how long, and for a local one how many tokens so far."""
+        if self.working is None:
+            return
+        agent, doing, since = self.working
+        tokens = tokens_so_far(agent)
+        self.query_one("#auction-status", Static).update(
+            f"[bold]{safe(agent)}[/] is {safe(doing)}… {time.monotonic() - since:.0f} s"
+            + (f" · {tokens} tokens" if tokens else "")
+        )
+
     def waiting(self, status: str) -> None:
         """A job was submitted: clear the last auction and say what is happening."""
+        self.working = None
         self.bids.clear()
         self.marks.clear()
         self.table.clear(columns=True)
@@ -88,6 +108,7 @@ class AuctionPane(Vertical):
         return self.query_one("#bids", DataTable)
 
     def reset(self, started: AuctionStarted) -> None:
+        self.working = None
         self.jurors = list(started.agents)
         self.bids.clear()
         self.marks.clear()
@@ -121,9 +142,10 @@ class AuctionPane(Vertical):
             case AuctionStarted():
                 self.reset(event)
             case AgentWorking():
-                self.query_one("#auction-status", Static).update(
-                    f"[bold]{safe(event.agent)}[/] is {safe(event.doing)}…"
-                )
+                self.working = (event.agent, event.doing, time.monotonic())
+                self._tick()
+            case AuctionFailed():
+                self.working = None
             case BidReceived(bid=bid) | Refined(bid=bid):
                 self._add_bid(bid)
             case JuryScored():
@@ -178,6 +200,7 @@ class AuctionPane(Vertical):
         self.table.update_cell(key, column, value, update_width=True)
 
     def _mark(self, key: str, symbol: str, status: str) -> None:
+        self.working = None  # the choosing is over
         for old in list(self.marks):
             self._update(old, "agent", self._row_label(self.bids[old]))
             del self.marks[old]

@@ -14,6 +14,7 @@ from textual.widgets import Button, RichLog, Static
 from sale_tui.agents import AgentStopped, StepRan
 from sale_tui.auction.events import WinnerChosen
 from sale_tui.job_events import Escalated, JobStarted, PlanReady, TestsRan
+from sale_tui.models.progress import tokens_so_far
 from sale_tui.render import job_started_line, safe
 from sale_tui.untrusted_text import inert
 
@@ -50,9 +51,13 @@ class ExecutionPane(Vertical):
 
     def _status(self, note: str = "") -> None:
         elapsed = 0.0 if self.started is None else time.monotonic() - self.started
+        # a local model's step being written: the tokens it has generated so far
+        writing = tokens_so_far(self.agent) if self.agent and self.started else None
         self.query_one("#execution-status", Static).update(
-            f"[bold]{self.agent or '–'}[/] · {elapsed:.0f} s · {self.tokens} tokens · "
-            f"${self.cost_usd:.7f}" + (f" · {note}" if note else "")
+            f"[bold]{safe(self.agent or '–')}[/] · {elapsed:.0f} s · {self.tokens} tokens · "
+            f"${self.cost_usd:.7f}"
+            + (f" · writing a step: {writing} tokens" if writing else "")
+            + (f" · {note}" if note else "")
         )
 
     def begin(self) -> None:
