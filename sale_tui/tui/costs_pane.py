@@ -5,16 +5,16 @@ agent won as the memory grew."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
+
+from sale_tui.tui.shown import fill_if_shown
 
 if TYPE_CHECKING:  # the memory (numpy, the embedder) loads in a worker, after the first paint
     from sale_tui.memory.costs import Overhead
@@ -56,12 +56,7 @@ class CostsPane(Vertical):
         except Exception as error:
             app.report_from_worker(error, "reading the costs failed")
             return
-        app.call_from_thread(self._fill_if_shown, *data)
-
-    def _fill_if_shown(self, *data: Any) -> None:
-        """The read can finish while the app is closing: then there is nothing to fill."""
-        with contextlib.suppress(NoMatches):
-            self._fill(*data)
+        app.call_from_thread(fill_if_shown, self._fill, *data)
 
     def _fill(
         self,

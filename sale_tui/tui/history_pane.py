@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
 from sale_tui.render import bids_table, execution_line, safe
+from sale_tui.tui.shown import fill_if_shown
 from sale_tui.untrusted_text import inert
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class HistoryPane(Vertical):
         except Exception as error:
             app.report_from_worker(error, "reading the history failed")
             return
-        app.call_from_thread(self._fill, rows, winners)
+        app.call_from_thread(fill_if_shown, self._fill, rows, winners)
 
     @work(thread=True, group="history-detail")
     def _open(self, auction_id: str) -> None:
