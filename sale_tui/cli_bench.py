@@ -281,7 +281,9 @@ def bench_auction(
             "Default: qwen-0.5b,qwen-1.5b and smollm2,qwen-0.5b,qwen-1.5b."
         ),
     ] = None,
-    designs: Annotated[str, typer.Option(help="Auction designs: v1 (before), lean.")] = "v1,lean",
+    designs: Annotated[
+        str, typer.Option(help="Auction designs: v1 (before), lean, panel.")
+    ] = "v1,lean",
     limit: Annotated[int, typer.Option(min=1, help="Jobs per domain (HumanEval, HotpotQA).")] = 5,
     seed: Annotated[int, typer.Option(help="The seeded split `bench run` uses.")] = 0,
     outcomes: Annotated[
@@ -305,7 +307,9 @@ def bench_auction(
     chosen_designs = []
     for name in designs.split(","):
         if name.strip() not in auction_cost.DESIGNS:
-            raise UsageError(f"unknown design '{name}'", fix="use v1 and/or lean")
+            raise UsageError(
+                f"unknown design '{name}'", fix=f"choose from {', '.join(auction_cost.DESIGNS)}"
+            )
         chosen_designs.append(auction_cost.DESIGNS[name.strip()])
     rosters = []
     for names in agents or ["qwen-0.5b,qwen-1.5b", "smollm2,qwen-0.5b,qwen-1.5b"]:

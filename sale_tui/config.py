@@ -107,6 +107,9 @@ class AuctionConfig(_Section):
     """In ``auto``: the share of jobs auctioned although the memory is sure (it keeps learning)."""
     route_min_jobs: int = Field(default=4, ge=1)
     """Similar past jobs with a known outcome an agent needs before the memory routes to it."""
+    jury: Literal["pairwise", "panel"] = "pairwise"
+    """``pairwise``: each juror scores each plan in its own one-token call (the paper's jury);
+    ``panel``: one call per juror scores every plan (docs/BENCHMARKS.md compares them)."""
     w_memory: float = Field(default=1.0, ge=0)
     """w_m: weight of a bidder's success rate on similar past jobs (0-1) in the value."""
     track_k: int = Field(default=8, ge=1, le=64)

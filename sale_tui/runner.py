@@ -86,6 +86,7 @@ class AuctionRunner:
             weights=weights,
             max_bid_tokens=config.max_bid_tokens,
             memory_k=config.memory_k,
+            jury=config.jury,
             refine=config.refine if refine is None else refine,
             job_budget_usd=budget_usd if budget_usd is not None else config.job_budget_usd,
             session_budget_left_usd=session_left,

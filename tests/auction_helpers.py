@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 from sale_tui.auction import AuctionAgent
@@ -15,6 +16,8 @@ def role_of(request: Request) -> str:
         return "execute"
     if "Reply with a single digit" in prompt:
         return "jury"
+    if "one line per plan" in prompt:
+        return "panel"
     if "rewrite your plan" in prompt:
         return "refine"
     return "bid"
@@ -26,6 +29,33 @@ def plan_of(request: Request) -> str:
     if len(messages) == 3 and messages[1]["role"] == "assistant":
         return str(messages[1]["content"])
     return request.prompt.split("Plan:\n", 1)[1].split("\n\n", 1)[0]
+
+
+def panel_plans(request: Request) -> list[tuple[str, str]]:
+    """(label, plan) as a panel prompt shows them, in order."""
+    question = str(request.messages[-1]["content"])
+    return re.findall(r"^Plan ([A-Z]):\n(.*?)\n", question, re.M)
+
+
+def panel_reply(scores: Sequence[tuple[str, float]], logprobs: bool = True) -> Scripted:
+    """``A: 4`` per line, the digit's distribution split between the two digits nearest the
+    score (as the one-token jury's is), tokenised as Qwen writes it: A, :, space, digit, newline."""
+    text = "\n".join(f"{label}: {int(score)}" for label, score in scores)
+    if not logprobs:
+        return Scripted(text=text)
+    tokens: list[TokenLogprob] = []
+    for label, score in scores:
+        tokens += [TokenLogprob(t, -0.1) for t in (label, ":", " ")]
+        tokens.append(_digit_token(score))
+        tokens.append(TokenLogprob("\n", -0.1))
+    return Scripted(text=text, logprobs=tuple(tokens[:-1]))
+
+
+def _digit_token(value: float) -> TokenLogprob:
+    digit = int(value)
+    frac = value - digit
+    dist = {digit: 1 - frac} if frac == 0 else {digit: 1 - frac, digit + 1: frac}
+    return digit_distribution(dist)[0]
 
 
 def plan_reply(text: str, entropy: float = 2.0) -> Scripted:
@@ -49,6 +79,9 @@ def bidder(
     steps = iter(actions)
     last = [actions[-1]]
 
+    def score_of(plan: str) -> float:
+        return scores(plan) if callable(scores) else (scores or {}).get(plan, 3.0)
+
     def respond(request: Request) -> Scripted | str | Exception:
         role = role_of(request)
         if role == "execute":
@@ -59,14 +92,13 @@ def bidder(
         if role == "refine":
             text = refined or plan
             return plan_reply(text) if logprobs else text
-        judged = plan_of(request)
-        value = scores(judged) if callable(scores) else (scores or {}).get(judged, 3.0)
-        digit = int(value)
+        if role == "panel":
+            shown = [(label, score_of(text)) for label, text in panel_plans(request)]
+            return panel_reply(shown, logprobs)
+        value = score_of(plan_of(request))
         if not logprobs:
-            return str(digit)
-        frac = value - digit
-        dist = {digit: 1 - frac} if frac == 0 else {digit: 1 - frac, digit + 1: frac}
-        return Scripted(text=str(digit), logprobs=digit_distribution(dist))
+            return str(int(value))
+        return Scripted(text=str(int(value)), logprobs=(_digit_token(value),))
 
     model = ScriptedModel(
         name, respond, price_in=price, price_out=price, supports_logprobs=logprobs

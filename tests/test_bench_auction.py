@@ -88,3 +88,12 @@ def test_an_unknown_design_is_a_usage_error() -> None:
 
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
+
+
+def test_the_panel_jury_asks_each_juror_once(tmp_path: Path) -> None:
+    designs = [auction_cost.DESIGNS["lean"], auction_cost.DESIGNS["panel"]]
+    lean, panel = auction_cost.measure(TASKS[:1], [roster()], designs, AuctionSettings(), tmp_path)
+    assert (lean.design, panel.design) == ("lean", "panel")
+    assert lean.calls == 6 and panel.calls == 4  # 2 bids; 4 one-token calls or 2 panels
+    assert panel.winner == lean.winner == "large"
+    assert sorted(panel.jury) == sorted(lean.jury)  # the same scores, read from one call each

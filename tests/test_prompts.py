@@ -23,6 +23,7 @@ SAMPLE = {
     "path": "PATH-TO-WRITE",
     "language": "python",
     "question": "QUESTION-TEXT",
+    "plans": [("A", "PLAN-TEXT")],
     "pairs": [PlanPair("PAST-JOB", "a", "LOSING-PLAN", "b", "WINNING-PLAN", "success", 0.5)],
 }
 

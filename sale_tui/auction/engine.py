@@ -13,10 +13,10 @@ Calls to agents whose provider takes concurrent requests run in a thread pool; t
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
 
-from sale_tui.auction import budget, jury, routing, scoring, track
+from sale_tui.auction import budget, jury, panel, routing, scoring, track
 from sale_tui.auction.calls import Ledger, Starting, concurrently, failure_reason
 from sale_tui.auction.events import (
     AgentWorking,
@@ -88,6 +88,9 @@ class AuctionSettings:
     plan_as_reply: bool = True
     """The jury reads each plan as the reply to the bid prompt (``auction.jury``), so local
     models reuse their cached bid prompt; False: one message with the job and the plan."""
+    jury: Literal["pairwise", "panel"] = "pairwise"
+    """``pairwise``: a one-token call per juror and plan (``auction.jury``); ``panel``: one
+    call per juror that scores every plan (``auction.panel``)."""
     jury_single_bid: bool = False
     """Ask the jury about a bid that is the only one left. Its scores cannot change who wins,
     so by default it is not asked (kept to measure the design before issue 16)."""
@@ -206,21 +209,9 @@ class _Auction:
         """Every juror scores every bid (``auction.jury``), jurors concurrently where their
         providers allow it; then each bid's C and V."""
         order = list(bids.values())
-        messages = {
-            bid.agent: jury.messages_for(
-                self.bid_prompt,
-                bid.text,
-                self._render("jury", plan=bid.text),
-                self.settings.plan_as_reply,
-            )
-            for bid in order
-        }
-        top = self.settings.jury_top_logprobs
         scores: dict[str, dict[str, float | None]] = {bid.agent: {} for bid in order}
         notes: dict[str, dict[str, str]] = {bid.agent: {} for bid in order}
-        for juror, verdicts in concurrently(
-            self.agents, lambda j: jury.judge_each(j.model, j.name, order, messages, top)
-        ):
+        for juror, verdicts in concurrently(self.agents, self._jury_work(order)):
             if isinstance(verdicts, Starting):
                 plans = f"{len(order)} plans" if len(order) > 1 else "the plan"
                 yield AgentWorking(juror.name, f"scoring {plans}")
@@ -246,6 +237,18 @@ class _Auction:
             )
             out[bid.agent] = item
             yield BidScored(item)
+
+    def _jury_work(self, order: Sequence[Bid]) -> Callable[[AuctionAgent], jury.Verdicts]:
+        """Per juror, its verdicts on every bid: one call (the panel) or one call per plan."""
+        top = self.settings.jury_top_logprobs
+        if self.settings.jury == "panel":
+            return lambda j: panel.judge_all(
+                j.model, j.name, order, self.bid_prompt, self._render, top
+            )
+        as_reply = self.settings.plan_as_reply
+        return lambda j: jury.judge_each(
+            j.model, j.name, order, self.bid_prompt, self._render, as_reply, top
+        )
 
     # -- budget -------------------------------------------------------------------------
     def _eligible(
@@ -358,18 +361,7 @@ class _Auction:
         refined: dict[str, Bid] = {}
 
         def prompt_for(agent: AuctionAgent) -> str:
-            pairs = [
-                PlanPair(
-                    p.job,
-                    p.losing_agent,
-                    p.losing_plan[:PAIR_PLAN_CHARS],
-                    p.winning_agent,
-                    p.winning_plan[:PAIR_PLAN_CHARS],
-                    p.outcome,
-                    p.similarity,
-                )
-                for p in pairs_by_agent[agent.name]
-            ]
+            pairs = [_shortened(p) for p in pairs_by_agent[agent.name]]
             return self._render("refine", plan=bids[agent.name].text, pairs=pairs)
 
         yield from self._collect_bids(refiners, prompt_for, "refined", refined)
@@ -381,6 +373,11 @@ class _Auction:
         return AuctionFailed(
             reason, dict(self.ledger.tokens), dict(self.ledger.cost), self.ledger.usage
         )
+
+
+def _shortened(pair: PlanPair) -> PlanPair:
+    cut = PAIR_PLAN_CHARS
+    return replace(pair, losing_plan=pair.losing_plan[:cut], winning_plan=pair.winning_plan[:cut])
 
 
 def run_auction(

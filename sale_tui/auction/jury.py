@@ -13,7 +13,7 @@ in bid order. Without ``plan_as_reply`` (the paper's layout, kept as the v1 desi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sale_tui.auction import scoring
 from sale_tui.auction.events import Bid
@@ -21,6 +21,8 @@ from sale_tui.protocols import Message, Model, Reply
 
 Verdict = tuple[float | None, str, Reply]
 """(score 0-5 or None, how it was read or why there is none, the call's reply)."""
+Verdicts = list[tuple[Bid, Verdict | BaseException]]
+"""One juror's verdicts on every bid; a failed call is its exception."""
 
 
 def messages_for(bid_prompt: str, plan: str, question: str, plan_as_reply: bool) -> list[Message]:
@@ -65,14 +67,22 @@ def judge(model: Model, messages: list[Message], top_logprobs: int) -> Verdict:
 
 
 def judge_each(
-    model: Model, juror: str, bids: Sequence[Bid], messages: dict[str, list[Message]], top: int
-) -> list[tuple[Bid, Verdict | BaseException]]:
+    model: Model,
+    juror: str,
+    bids: Sequence[Bid],
+    bid_prompt: str,
+    render: Callable[..., str],
+    plan_as_reply: bool,
+    top: int,
+) -> Verdicts:
     """One juror's verdicts on every bid, its own first; a failed call fails only its bid.
-    ``messages``: per bidder, the messages that show its plan."""
-    verdicts: list[tuple[Bid, Verdict | BaseException]] = []
+    ``render``: the auction's template renderer, for the question after each plan."""
+    verdicts: Verdicts = []
     for bid in order_for(juror, bids):
+        question = render("jury", plan=bid.text)
         try:
-            verdicts.append((bid, judge(model, messages[bid.agent], top)))
+            messages = messages_for(bid_prompt, bid.text, question, plan_as_reply)
+            verdicts.append((bid, judge(model, messages, top)))
         except Exception as exc:  # a failing juror call leaves a gap; the auction goes on
             verdicts.append((bid, exc))
     return verdicts

@@ -14,6 +14,8 @@ Designs:
 - ``lean``: the shipped templates (one shared leading block), the jury reading each plan as
   the reply to the bid prompt (``auction.jury``), no jury for a lone bid, and the configured
   bid cap (128).
+- ``panel``: ``lean`` with the panel jury (``auction.panel``): one call per juror scores
+  every plan.
 
 No refinement (nothing is in memory) and no execution: this measures the auction alone. Each
 auction is cached in OUT/auction-cost.json as it ends, so a run that is stopped resumes.
@@ -27,10 +29,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sale_tui.auction import AuctionAgent, AuctionSettings, Job, run_auction
-from sale_tui.auction.events import AuctionFailed, BidDropped, JuryScored, WinnerChosen
+from sale_tui.auction.events import (
+    AuctionFailed,
+    BidDropped,
+    BidReceived,
+    JuryScored,
+    WinnerChosen,
+)
 from sale_tui.benchmark.sale import job_text
 from sale_tui.benchmark.tasks import Task
 from sale_tui.prompting import PromptLibrary
@@ -47,11 +55,13 @@ class Design:
     plan_as_reply: bool
     max_bid_tokens: int | None
     """None: the configured cap."""
+    jury: Literal["pairwise", "panel"] = "pairwise"
 
 
 DESIGNS = {
     "v1": Design("v1", V1_PROMPTS, jury_single_bid=True, plan_as_reply=False, max_bid_tokens=256),
     "lean": Design("lean", None, jury_single_bid=False, plan_as_reply=True, max_bid_tokens=None),
+    "panel": Design("panel", None, False, plan_as_reply=True, max_bid_tokens=None, jury="panel"),
 }
 
 
@@ -89,6 +99,7 @@ def _auction(
         settings,
         jury_single_bid=design.jury_single_bid,
         plan_as_reply=design.plan_as_reply,
+        jury=design.jury,
         refine=False,
     )
     prompts = PromptLibrary(design.prompts) if design.prompts else PromptLibrary()
@@ -111,8 +122,8 @@ def _auction(
         design=design.name,
         agents=",".join(a.name for a in agents),
         winner=final.winner.agent if isinstance(final, WinnerChosen) else None,
-        bids=sum(1 for e in events if type(e).__name__ == "BidReceived"),
-        calls=_calls(events),
+        bids=sum(1 for e in events if isinstance(e, BidReceived)),
+        calls=_calls(events, design),
         prompt_tokens=final.usage.prompt_tokens,
         cached_tokens=final.usage.cached_tokens,
         generated_tokens=final.usage.completion_tokens,
@@ -123,9 +134,12 @@ def _auction(
     )
 
 
-def _calls(events: Sequence[Any]) -> int:
-    """Model calls: one per bid written (kept or dropped) and one per jury score asked."""
-    return sum(1 for e in events if type(e).__name__ in ("BidReceived", "BidDropped", "JuryScored"))
+def _calls(events: Sequence[Any], design: Design) -> int:
+    """Model calls: one per bid written (kept or dropped), and one per jury score asked (the
+    pairwise jury) or per juror (the panel)."""
+    bids = sum(1 for e in events if isinstance(e, BidReceived | BidDropped))
+    scores = [e for e in events if isinstance(e, JuryScored)]
+    return bids + (len({e.juror for e in scores}) if design.jury == "panel" else len(scores))
 
 
 def measure(
