@@ -93,7 +93,7 @@ def test_scores_are_read_at_each_digit_from_its_distribution() -> None:
 
 
 def test_without_logprobs_the_lines_are_read_and_a_missing_plan_is_a_gap() -> None:
-    reply = Reply("j", "m", "**A**: 5\nC = 3\nsomething else", Usage(), 0.0)
+    reply = Reply("j", "m", "1. **A**: 5\nC = 3\nsomething else", Usage(), 0.0)
     scores = read_scores(reply, ["A", "B", "C"])
     assert scores["A"] == (5.0, "text") and scores["C"] == (3.0, "text")
     assert scores["B"][0] is None and "no score for plan B" in scores["B"][1]

@@ -31,10 +31,10 @@ Render = Callable[..., str]
 TOKENS_PER_LINE = 6
 """``A: 4`` and a newline are four or five tokens; a little slack for ``Plan A: 4``."""
 # the label at the start of a line, before the digit: "A: ", "Plan B = ", "**C**: "
-_LABEL_BEFORE_DIGIT = re.compile(r"(?:^|\n)[\s*#-]*(?:plan\s*)?([A-Z])[*\s]*[:=)\-][*\s]*$", re.I)
-_LABELLED_DIGIT = re.compile(
-    r"(?:^|\n)[\s*#-]*(?:plan\s*)?([A-Z])[*\s]*[:=)\-][*\s]*([0-5])(?![\d.])", re.I
-)
+# (a numbered list, "1. A: 4", is read too)
+_LINE_START = r"(?:^|\n)[\s*#-]*(?:\d+[.)][\s*]*)?(?:plan\s*)?([A-Z])[*\s]*[:=)\-][*\s]*"
+_LABEL_BEFORE_DIGIT = re.compile(_LINE_START + "$", re.I)
+_LABELLED_DIGIT = re.compile(_LINE_START + r"([0-5])(?![\d.])", re.I)
 
 
 def shown_order(seed: str, juror: str, bids: Sequence[Bid]) -> list[tuple[str, Bid]]:
