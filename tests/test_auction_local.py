@@ -133,3 +133,35 @@ def test_ctrl_c_exits_130_and_keeps_the_auction(
         "SELECT status FROM auctions WHERE id = ?", [first["auction_id"]]
     ).fetchone()
     assert status == ("interrupted",)
+
+
+def test_a_real_panel_jury_asks_each_juror_once(
+    with_smollm: Path, with_minilm: Path, isolated_home: Path, sample_repo: Path
+) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "config.toml").write_text(
+        ROSTER.replace("max_bid_tokens = 40", 'max_bid_tokens = 40\njury = "panel"')
+    )
+    result = run_cli(
+        "auction",
+        "Fix add() in calc.py so that add(2, 3) == 5",
+        "--json",
+        "--repo",
+        str(sample_repo),
+        env={"SALE_TUI_CACHE_DIR": str(with_smollm)},
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    jury = [e for e in events if e["event"] == "JuryScored"]
+    assert len(jury) == 4  # both bids (as in the test above), each scored by both jurors
+    # one call per juror: its tokens sit on one of its two verdicts, the other has none
+    for juror in ("tiny", "tiny-pricey"):
+        mine = [e["tokens"] for e in jury if e["juror"] == juror]
+        assert sorted(mine)[0] == 0 and sorted(mine)[1] > 0
+    for verdict in jury:  # a score read from the reply, or a gap that says why
+        assert (verdict["score"] is not None and 0 <= verdict["score"] <= 5) or (
+            "no score for plan" in verdict["note"]
+        )
+    final = events[-1]
+    assert final["event"] == "WinnerChosen"
+    assert final["tokens_by_phase"]["jury"] == sum(e["tokens"] for e in jury)
