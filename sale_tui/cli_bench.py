@@ -282,7 +282,7 @@ def bench_auction(
         ),
     ] = None,
     designs: Annotated[
-        str, typer.Option(help="Auction designs: v1 (before), lean, panel.")
+        str, typer.Option(help="Auction designs: v1 (before), lean, panel, short (64-token bids).")
     ] = "v1,lean",
     limit: Annotated[int, typer.Option(min=1, help="Jobs per domain (HumanEval, HotpotQA).")] = 5,
     seed: Annotated[int, typer.Option(help="The seeded split `bench run` uses.")] = 0,

@@ -16,6 +16,7 @@ Designs:
   bid cap (128).
 - ``panel``: ``lean`` with the panel jury (``auction.panel``): one call per juror scores
   every plan.
+- ``short``: ``lean`` with bids capped at 64 tokens (the prompt still says "under 64").
 
 No refinement (nothing is in memory) and no execution: this measures the auction alone. Each
 auction is cached in OUT/auction-cost.json as it ends, so a run that is stopped resumes.
@@ -62,6 +63,7 @@ DESIGNS = {
     "v1": Design("v1", V1_PROMPTS, jury_single_bid=True, plan_as_reply=False, max_bid_tokens=256),
     "lean": Design("lean", None, jury_single_bid=False, plan_as_reply=True, max_bid_tokens=None),
     "panel": Design("panel", None, False, plan_as_reply=True, max_bid_tokens=None, jury="panel"),
+    "short": Design("short", None, jury_single_bid=False, plan_as_reply=True, max_bid_tokens=64),
 }
 
 
